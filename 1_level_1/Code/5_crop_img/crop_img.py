@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""Level-2 training data: the seed's crop around level-1 points -> 48x48 PNG + list line.
+
+The crop is a square centred on level 1's nose, half-side 2 x |nose - left eye|,
+clipped to the image.  Level-1 points come from
+  --l1-predictions FILE   3_inference's output for the same records list (first
+                          sample of each face), the rest simulated around them; or
+  (default)               simulated from the ground truth with a level-1-like
+                          error (see facecascade.datagen.AugmentConfig.l1_*), so
+                          level 2 can be trained while level 1 still trains.
+Output: 2_level_2/Data/l2_train.txt, l2_test.txt and their image folders.
+
+    python 1_level_1/Code/5_crop_img/crop_img.py
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "0_gen_data"))
+
+from gen_data import main  # noqa: E402
+
+if __name__ == "__main__":
+    main(level=2)

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""CUDA-only edits to the brocolli-caffe 9.0.2 sdist (after docker/patch_caffe.py).
+
+docker/build_caffe.sh runs this in --cuda mode only and hashes this file into
+the CUDA build key only, so the CPU build (key and tree) does not depend on it.
+Every edit keeps the source valid for CUDA 12 as well as CUDA 13: it uses
+APIs that exist in both.  Like patch_caffe.py, each edit names the exact text
+it expects and fails loudly when it is missing.
+
+    python3 docker/patch_caffe_cuda.py CAFFE_SRC_DIR
+"""
+import argparse
+import pathlib
+import sys
+
+# (file, old, new, count): `count` occurrences of `old` must exist.
+EDITS_CUDA = [
+    # .cu objects include the generated caffe.pb.h too: without this
+    # prerequisite a wide `make -j` (docker build on many cores) races protoc.
+    ("Makefile", "$(BUILD_DIR)/cuda/%.o: %.cu | $(ALL_BUILD_DIRS)",
+     "$(BUILD_DIR)/cuda/%.o: %.cu $(PROTO_GEN_HEADER) | $(ALL_BUILD_DIRS)", 1),
+    # CUDA 13 removed cudaDeviceProp::clockRate, ::deviceOverlap and
+    # ::kernelExecTimeoutEnabled; cudaDeviceGetAttribute has them in 12 and 13.
+    ("src/caffe/common.cpp",
+     '  LOG(INFO) << "Clock rate:                    " << prop.clockRate;\n',
+     '  int clock_rate = 0, gpu_overlap = 0, exec_timeout = 0;\n'
+     '  CUDA_CHECK(cudaDeviceGetAttribute(&clock_rate, cudaDevAttrClockRate, device));\n'
+     '  CUDA_CHECK(cudaDeviceGetAttribute(&gpu_overlap, cudaDevAttrGpuOverlap, device));\n'
+     '  CUDA_CHECK(cudaDeviceGetAttribute(&exec_timeout, cudaDevAttrKernelExecTimeout,\n'
+     '                                    device));\n'
+     '  LOG(INFO) << "Clock rate:                    " << clock_rate;\n', 1),
+    ("src/caffe/common.cpp", "(prop.deviceOverlap ? ", "(gpu_overlap ? ", 1),
+    ("src/caffe/common.cpp", "(prop.kernelExecTimeoutEnabled ? ", "(exec_timeout ? ", 1),
+]
+
+
+def apply(src: pathlib.Path) -> None:
+    for rel, old, new, count in EDITS_CUDA:
+        path = src / rel
+        text = path.read_text()
+        found = text.count(old)
+        if found != count:
+            sys.exit(f"patch_caffe_cuda: {rel}: expected {count} x {old!r}, found {found}; "
+                     "is this the brocolli-caffe 9.0.2 sdist?")
+        path.write_text(text.replace(old, new))
+    print(f"patch_caffe_cuda: {len(EDITS_CUDA)} CUDA edits applied in {src}")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("src", type=pathlib.Path, help="unpacked brocolli-caffe-9.0.2 directory")
+    apply(ap.parse_args().src)

@@ -1,0 +1,159 @@
+"""Box arithmetic for the MTCNN detector and its sampling (numpy, vectorised).
+
+Boxes are float arrays (N, 4) of corners x1 y1 x2 y2 in 0-based pixels, x right,
+y down; a box covers [x1, x2) x [y1, y2), so its width is x2 - x1 (no "+1" of
+the MATLAB code: widths and IoUs are the same at every scale that way).
+Boxes with scores are (N, 5): the score in column 4.
+"""
+import numpy as np
+
+
+def area(boxes):
+    boxes = np.asarray(boxes, dtype=np.float64)
+    return np.maximum(boxes[..., 2] - boxes[..., 0], 0) * np.maximum(boxes[..., 3] - boxes[..., 1], 0)
+
+
+def iou(box, boxes, mode="union"):
+    """IoU of one box (4,) with boxes (N, 4).
+
+    mode "union": intersection / union; "min": intersection / the smaller area
+    (MTCNN's last NMS uses it so that a small box inside a big one is removed).
+    """
+    return iou_matrix(np.asarray(box, dtype=np.float64)[None, :4], boxes, mode)[0]
+
+
+def iou_matrix(a, b, mode="union"):
+    """IoU of every box in a (N, 4+) with every box in b (M, 4+) -> (N, M)."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, np.shape(a)[-1])[:, :4]
+    b = np.asarray(b, dtype=np.float64).reshape(-1, np.shape(b)[-1])[:, :4]
+    iw = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    ih = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.maximum(iw, 0) * np.maximum(ih, 0)
+    area_a, area_b = area(a)[:, None], area(b)[None, :]
+    if mode == "union":
+        denom = area_a + area_b - inter
+    elif mode == "min":
+        denom = np.minimum(area_a, area_b)
+    else:
+        raise ValueError(f"IoU mode must be 'union' or 'min', not {mode!r}")
+    return np.where(denom > 0, inter / np.maximum(denom, 1e-12), 0.0)
+
+
+def nms(boxes, threshold, mode="union", scores=None):
+    """Greedy non-maximum suppression -> indices kept, best score first.
+
+    A box is dropped when its IoU (mode) with an already kept, higher-scored
+    box is above `threshold`.  Scores default to column 4 of `boxes`.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if len(boxes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    scores = boxes[:, 4] if scores is None else np.asarray(scores, dtype=np.float64)
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    areas = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
+    order = np.argsort(-scores, kind="stable")
+    keep = []
+    while order.size:
+        i = order[0]
+        keep.append(i)
+        rest = order[1:]
+        iw = np.maximum(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0)
+        ih = np.maximum(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0)
+        inter = iw * ih
+        if mode == "union":
+            denom = areas[i] + areas[rest] - inter
+        elif mode == "min":
+            denom = np.minimum(areas[i], areas[rest])
+        else:
+            raise ValueError(f"NMS mode must be 'union' or 'min', not {mode!r}")
+        overlap = np.where(denom > 0, inter / np.maximum(denom, 1e-12), 0.0)
+        order = rest[overlap <= threshold]
+    return np.asarray(keep, dtype=np.int64)
+
+
+def regression_targets(crops, gt):
+    """Offsets the nets learn: (gt corner - crop corner) / crop side, per corner.
+
+    crops (N, 4) and gt (N, 4) -> (N, 4) [dx1, dy1, dx2, dy2].
+    """
+    crops = np.asarray(crops, dtype=np.float64)[:, :4]
+    gt = np.asarray(gt, dtype=np.float64)[:, :4]
+    w = (crops[:, 2] - crops[:, 0])[:, None]
+    h = (crops[:, 3] - crops[:, 1])[:, None]
+    return (gt - crops) / np.concatenate([w, h, w, h], axis=1)
+
+
+def apply_regression(boxes, offsets):
+    """Inverse of regression_targets: crop boxes (N, 4+) + offsets (N, 4) -> boxes.
+
+    Extra columns of `boxes` (the score) are kept.
+    """
+    boxes = np.array(boxes, dtype=np.float64, copy=True)
+    offsets = np.asarray(offsets, dtype=np.float64).reshape(-1, 4)
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    boxes[:, 0] += offsets[:, 0] * w
+    boxes[:, 1] += offsets[:, 1] * h
+    boxes[:, 2] += offsets[:, 2] * w
+    boxes[:, 3] += offsets[:, 3] * h
+    return boxes
+
+
+def square(boxes):
+    """Squares with the same centre and side = the longer side (MTCNN's rerec)."""
+    boxes = np.array(boxes, dtype=np.float64, copy=True)
+    w = boxes[:, 2] - boxes[:, 0]
+    h = boxes[:, 3] - boxes[:, 1]
+    side = np.maximum(w, h)
+    cx = boxes[:, 0] + w / 2
+    cy = boxes[:, 1] + h / 2
+    boxes[:, 0] = cx - side / 2
+    boxes[:, 1] = cy - side / 2
+    boxes[:, 2] = cx + side / 2
+    boxes[:, 3] = cy + side / 2
+    return boxes
+
+
+def crop_resize(image, boxes, size, out=None):
+    """Crop boxes (N, 4+) out of `image` (H x W x 3 uint8), zero-padded where
+    they leave the image, each resized to size x size -> (N, size, size, 3) uint8.
+
+    Boxes are rounded to integer pixels first (as the reference pad() does).
+    One small cv2.resize per box: the remap itself is the cost, Python's loop
+    over a few hundred candidates is not.
+    """
+    import cv2
+
+    boxes = np.asarray(boxes, dtype=np.float64)
+    n = len(boxes)
+    if out is None:
+        out = np.zeros((n, size, size, 3), dtype=np.uint8)
+    if n == 0:
+        return out
+    h, w = image.shape[:2]
+    ib = np.round(boxes[:, :4]).astype(np.int64)
+    ib[:, 2] = np.maximum(ib[:, 2], ib[:, 0] + 1)
+    ib[:, 3] = np.maximum(ib[:, 3], ib[:, 1] + 1)
+    sx1, sy1 = np.clip(ib[:, 0], 0, w), np.clip(ib[:, 1], 0, h)
+    sx2, sy2 = np.clip(ib[:, 2], 0, w), np.clip(ib[:, 3], 0, h)
+    for i in range(n):
+        bw, bh = ib[i, 2] - ib[i, 0], ib[i, 3] - ib[i, 1]
+        if sx2[i] <= sx1[i] or sy2[i] <= sy1[i]:
+            out[i] = 0
+            continue
+        patch = image[sy1[i]:sy2[i], sx1[i]:sx2[i]]
+        if sx1[i] != ib[i, 0] or sy1[i] != ib[i, 1] or sx2[i] != ib[i, 2] or sy2[i] != ib[i, 3]:
+            canvas = np.zeros((bh, bw, 3), dtype=np.uint8)
+            oy, ox = sy1[i] - ib[i, 1], sx1[i] - ib[i, 0]
+            canvas[oy:oy + patch.shape[0], ox:ox + patch.shape[1]] = patch
+            patch = canvas
+        interp = cv2.INTER_AREA if bw > size else cv2.INTER_LINEAR
+        out[i] = cv2.resize(patch, (size, size), interpolation=interp)
+    return out
+
+
+def xywh_to_xyxy(boxes):
+    boxes = np.array(boxes, dtype=np.float64, copy=True).reshape(-1, 4)
+    boxes[:, 2] += boxes[:, 0]
+    boxes[:, 3] += boxes[:, 1]
+    return boxes

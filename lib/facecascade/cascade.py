@@ -1,0 +1,100 @@
+"""The two-level landmark cascade: level 1 on a region, level 2 on the seed's
+crop around level 1's points, both mapped back to image pixels.
+
+    lc = LandmarkCascade.from_shipped(backend="auto")
+    res = lc.predict(image_bgr, box=(x1, y1, x2, y2))   # or box=None: whole image
+    res.l1, res.l2                                       # (5, 2) image px
+"""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+import numpy as np
+
+from . import geometry as geo
+from .nets import load_net, to_blob
+from .paths import DEMO_DATA
+
+# Level 1's region around a face box: the box grown by this margin on every
+# side (the middle of the margins level 1 was trained on).
+BOX_MARGIN = 0.15
+SHIPPED = {
+    "l1": (DEMO_DATA / "l1_deploy.prototxt", DEMO_DATA / "l1.caffemodel"),
+    "l2": (DEMO_DATA / "l2_deploy.prototxt", DEMO_DATA / "l2.caffemodel"),
+}
+
+
+@dataclass
+class CascadeResult:
+    l1: np.ndarray                 # (5, 2) level-1 points, image px
+    l2: Optional[np.ndarray]       # (5, 2) level-2 points, image px (None without level 2)
+    l1_region: geo.Region
+    l2_region: Optional[geo.Region]
+    clamped: bool = False          # level-1 points fell outside the image; the crop was clamped
+
+    @property
+    def points(self):
+        return self.l2 if self.l2 is not None else self.l1
+
+
+def level1_region(image_shape, box=None, margin=BOX_MARGIN):
+    h, w = image_shape[:2]
+    if box is None:
+        return geo.Region.whole_image(w, h)
+    return geo.Region.from_box(box, margin=margin)
+
+
+class LandmarkCascade:
+    def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
+                 backend="auto", gpu=None, flip_test=False):
+        self.l1 = load_net(l1_deploy, l1_model, backend, gpu)
+        self.l2 = load_net(l2_deploy, l2_model, backend, gpu) if l2_deploy else None
+        self.backend = self.l1.backend
+        # Test-time flip: average the prediction on the mirrored input (points
+        # swapped back); costs a second forward per level.
+        self.flip_test = flip_test
+
+    @classmethod
+    def from_shipped(cls, backend="auto", gpu=None, **kw):
+        for f in (*SHIPPED["l1"], *SHIPPED["l2"]):
+            if not Path(f).is_file():
+                raise FileNotFoundError(f"{f}: shipped model missing (is this a full checkout?)")
+        return cls(*SHIPPED["l1"], *SHIPPED["l2"], backend=backend, gpu=gpu, **kw)
+
+    def _run(self, net, crops):
+        """(N, 48, 48, 3) uint8 crops -> (N, 5, 2) points in [-1, 1]."""
+        blob = to_blob(crops)
+        out = next(iter(net.forward(blob).values())).reshape(-1, 5, 2)
+        if self.flip_test:
+            mirrored = next(iter(net.forward(np.ascontiguousarray(blob[:, :, :, ::-1])).values()))
+            out = (out + geo.flip_unit(mirrored.reshape(-1, 5, 2))) / 2
+        return out
+
+    def predict_batch(self, images, boxes=None, regions=None) -> List[CascadeResult]:
+        """One level-1 forward for all faces, then one level-2 forward.
+        images: list of BGR images (one per face; the same image may repeat);
+        boxes: list of face boxes or None (whole image); regions: explicit
+        level-1 regions (override boxes)."""
+        n = len(images)
+        if n == 0:
+            return []
+        if regions is None:
+            boxes = boxes if boxes is not None else [None] * n
+            regions = [level1_region(img.shape, b) for img, b in zip(images, boxes)]
+        crops = np.stack([geo.crop(img, r) for img, r in zip(images, regions)])
+        unit1 = self._run(self.l1, crops)
+        l1 = [r.from_unit(u) for r, u in zip(regions, unit1)]
+        if self.l2 is None:
+            return [CascadeResult(p, None, r, None) for p, r in zip(l1, regions)]
+        l2_regions, clamped = [], []
+        for img, p in zip(images, l1):
+            region, c = geo.level2_region(p, img.shape[1], img.shape[0])
+            l2_regions.append(region)
+            clamped.append(c)
+        crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])
+        unit2 = self._run(self.l2, crops2)
+        return [CascadeResult(p1, r2.from_unit(u2), r1, r2, c)
+                for p1, u2, r1, r2, c in zip(l1, unit2, regions, l2_regions, clamped)]
+
+    def predict(self, image, box=None, region=None) -> CascadeResult:
+        return self.predict_batch([image], [box], None if region is None else [region])[0]

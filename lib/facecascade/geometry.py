@@ -1,0 +1,225 @@
+"""Regions, crops, flips and alignment: the only place coordinates change convention.
+
+Pixel convention: pixel (i, j) is centred at x = i, y = j and covers
+[i - 0.5, i + 0.5]; a Region is a continuous rectangle in those coordinates
+(left, top, width, height).  A net of input size S sees the region resized to
+S x S: image x maps to net pixel u = (x - left) * S / width - 0.5, and to the
+normalised label n = (x - left) * 2 / width - 1, so the region's edges are at
+-1 and +1 (the seed's label convention).  cv2.resize and cv2.warpAffine use the
+same pixel-centre convention, so crops and labels agree to the sub-pixel.
+"""
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+NET_INPUT = 48
+# Index permutation of a horizontal flip: left eye <-> right eye, nose stays,
+# left mouth <-> right mouth.
+FLIP_ORDER = np.array([1, 0, 2, 4, 3])
+# The usual 112x112 five-point template (InsightFace / ArcFace), same point order.
+ALIGN_TEMPLATE_112 = np.array([
+    [38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
+    [41.5493, 92.3655], [70.7299, 92.2041]], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Region:
+    left: float
+    top: float
+    width: float
+    height: float
+
+    # --- constructors
+    @classmethod
+    def whole_image(cls, width, height):
+        return cls(-0.5, -0.5, float(width), float(height))
+
+    @classmethod
+    def from_box(cls, box, margin=0.0, square=True):
+        """A face box (x1, y1, x2, y2) grown by `margin` of its size on every side."""
+        x1, y1, x2, y2 = map(float, box)
+        w, h = x2 - x1, y2 - y1
+        if w <= 0 or h <= 0:
+            raise ValueError(f"empty box {box}")
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        if square:
+            w = h = max(w, h)
+        w, h = w * (1 + 2 * margin), h * (1 + 2 * margin)
+        return cls(cx - w / 2, cy - h / 2, w, h)
+
+    @classmethod
+    def centred(cls, cx, cy, half_w, half_h=None):
+        half_h = half_w if half_h is None else half_h
+        return cls(cx - half_w, cy - half_h, 2 * half_w, 2 * half_h)
+
+    # --- properties
+    @property
+    def centre(self):
+        return self.left + self.width / 2, self.top + self.height / 2
+
+    @property
+    def diagonal(self):
+        return float(np.hypot(self.width, self.height))
+
+    def clip(self, img_w, img_h, min_size=2.0):
+        """Intersect with the image; never empty (a region wholly outside is
+        moved inside, keeping at least `min_size` px)."""
+        l = max(self.left, -0.5)
+        t = max(self.top, -0.5)
+        r = min(self.left + self.width, img_w - 0.5)
+        b = min(self.top + self.height, img_h - 0.5)
+        min_w = min(min_size, img_w)
+        min_h = min(min_size, img_h)
+        if r - l < min_w:
+            l = float(np.clip(l, -0.5, img_w - 0.5 - min_w))
+            r = l + min_w
+        if b - t < min_h:
+            t = float(np.clip(t, -0.5, img_h - 0.5 - min_h))
+            b = t + min_h
+        return Region(l, t, r - l, b - t)
+
+    def is_inside(self, img_w, img_h, eps=1e-6):
+        return (self.left >= -0.5 - eps and self.top >= -0.5 - eps and
+                self.left + self.width <= img_w - 0.5 + eps and
+                self.top + self.height <= img_h - 0.5 + eps)
+
+    # --- point mappings
+    def to_unit(self, points):
+        """Image px -> [-1, 1] over the region."""
+        p = np.asarray(points, dtype=np.float64)
+        out = np.empty_like(p)
+        out[..., 0] = (p[..., 0] - self.left) * 2.0 / self.width - 1.0
+        out[..., 1] = (p[..., 1] - self.top) * 2.0 / self.height - 1.0
+        return out
+
+    def from_unit(self, unit):
+        """[-1, 1] over the region -> image px."""
+        u = np.asarray(unit, dtype=np.float64)
+        out = np.empty_like(u)
+        out[..., 0] = (u[..., 0] + 1.0) * self.width / 2.0 + self.left
+        out[..., 1] = (u[..., 1] + 1.0) * self.height / 2.0 + self.top
+        return out
+
+    def affine(self, size=NET_INPUT):
+        """2x3 matrix: image px -> net pixel (u, v) of a size x size input."""
+        sx, sy = size / self.width, size / self.height
+        return np.array([[sx, 0.0, -self.left * sx - 0.5],
+                         [0.0, sy, -self.top * sy - 0.5]])
+
+
+def crop(image, region: Region, size=NET_INPUT, border=cv2.BORDER_REPLICATE):
+    """The region resized to size x size."""
+    return warp(image, region.affine(size), size, border)
+
+
+def warp(image, matrix, size, border=cv2.BORDER_REPLICATE):
+    """Apply a 2x3 image-px -> output-px affine (crops, augmentation, alignment).
+
+    When the affine shrinks by more than 2x, the window of the image it reads is
+    first shrunk with INTER_AREA to about twice the target scale, so that a
+    1800 px face does not alias into 48 px (training and inference both come
+    here, so they see the same resampling)."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
+    h, w = image.shape[:2]
+    if scale < 0.5:
+        inv = cv2.invertAffineTransform(matrix)
+        corners = apply_affine(inv, [[-0.5, -0.5], [size - 0.5, -0.5], [-0.5, size - 0.5], [size - 0.5, size - 0.5]])
+        x0 = int(max(np.floor(corners[:, 0].min()), 0))
+        y0 = int(max(np.floor(corners[:, 1].min()), 0))
+        x1 = int(min(np.ceil(corners[:, 0].max()) + 1, w))
+        y1 = int(min(np.ceil(corners[:, 1].max()) + 1, h))
+        if x1 > x0 and y1 > y0:
+            f = 2.0 * scale
+            nw = max(1, int(round((x1 - x0) * f)))
+            nh = max(1, int(round((y1 - y0) * f)))
+            small = cv2.resize(image[y0:y1, x0:x1], (nw, nh), interpolation=cv2.INTER_AREA)
+            fx, fy = nw / (x1 - x0), nh / (y1 - y0)
+            # window pixel: x' = (x - x0 + 0.5) * fx - 0.5
+            pre = np.array([[fx, 0, (0.5 - x0) * fx - 0.5], [0, fy, (0.5 - y0) * fy - 0.5], [0, 0, 1]])
+            matrix = (np.vstack([matrix, [0, 0, 1]]) @ np.linalg.inv(pre))[:2]
+            image = small
+    return cv2.warpAffine(image, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=border)
+
+
+def net_to_unit(uv, size=NET_INPUT):
+    """Net-input pixel coordinates -> [-1, 1] (edges of the input at -1 and +1)."""
+    return (np.asarray(uv, dtype=np.float64) + 0.5) * (2.0 / size) - 1.0
+
+
+def apply_affine(matrix, points):
+    p = np.asarray(points, dtype=np.float64)
+    return p @ matrix[:, :2].T + matrix[:, 2]
+
+
+def flip_points(points, width):
+    """Mirror points of an image `width` px wide, swapping left/right labels."""
+    p = np.asarray(points, dtype=np.float64).copy()
+    p[..., 0] = (width - 1) - p[..., 0]
+    return p[..., FLIP_ORDER, :]
+
+
+def flip_unit(unit):
+    """Mirror [-1, 1] points of a region, swapping left/right labels."""
+    u = np.asarray(unit, dtype=np.float64).copy()
+    u[..., 0] = -u[..., 0]
+    return u[..., FLIP_ORDER, :]
+
+
+def level2_region(l1_points, img_w, img_h):
+    """The seed's level-2 crop: a square centred on level 1's nose with half-side
+    2 x |nose - left eye|, clipped to the image.  Returns (region, clamped):
+    `clamped` is True when level 1's points fell outside the image or the crop
+    would have been degenerate, and the crop was moved/grown to stay valid."""
+    p = np.asarray(l1_points, dtype=np.float64)
+    nose, left_eye = p[2], p[0]
+    half = 2.0 * float(np.hypot(*(nose - left_eye)))
+    clamped = False
+    min_half = 0.05 * max(img_w, img_h)  # a collapsed level-1 guess still gets a face-sized crop
+    if not np.isfinite(half) or half < min_half:
+        half, clamped = min_half, True
+    cx = float(np.clip(nose[0], -0.5, img_w - 0.5))
+    cy = float(np.clip(nose[1], -0.5, img_h - 0.5))
+    if (cx, cy) != (nose[0], nose[1]):
+        clamped = True
+    region = Region.centred(cx, cy, half).clip(img_w, img_h, min_size=8.0)
+    return region, clamped
+
+
+def fit_box(points, scale=1.0):
+    """A square face box around 5 points (used where a data set has none, e.g. the
+    80x80 LFW crops whose face fills only part of the image). The box side is
+    `scale` x 2.2 x the spread of the points, centred between eyes and mouth."""
+    p = np.asarray(points, dtype=np.float64)
+    centre = (p[[0, 1]].mean(0) + p[[3, 4]].mean(0)) / 2
+    spread = max(np.ptp(p[:, 0]), np.ptp(p[:, 1]), 1e-3)
+    half = 1.1 * spread * scale
+    return (centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half)
+
+
+def similarity_transform(src, dst):
+    """Least-squares similarity (rotation, uniform scale, translation) mapping
+    src points onto dst points (Umeyama); returns a 2x3 matrix."""
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    s, d = src - mu_s, dst - mu_d
+    cov = d.T @ s / len(src)
+    u, sig, vt = np.linalg.svd(cov)
+    e = np.eye(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        e[1, 1] = -1
+    rot = u @ e @ vt
+    scale = np.trace(np.diag(sig) @ e) / s.var(0).sum()
+    t = mu_d - scale * rot @ mu_s
+    return np.hstack([scale * rot, t[:, None]])
+
+
+def align_face(image, points, size=112):
+    """The face warped by the similarity of its 5 points onto the 112x112 template
+    (scaled for other sizes)."""
+    template = ALIGN_TEMPLATE_112 * (size / 112.0)
+    m = similarity_transform(points, template)
+    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT)

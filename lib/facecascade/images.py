@@ -1,0 +1,79 @@
+"""Reading any image a user may give us as 8-bit BGR (OpenCV's order).
+
+Grayscale, RGBA/LA, 16-bit and float images are converted; EXIF orientation is
+honoured (OpenCV's IMREAD_COLOR does that for JPEGs).  Failures raise
+ImageReadError naming the file (and the list line, when the caller gives one),
+never a crash deeper down.
+"""
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+class ImageReadError(ValueError):
+    pass
+
+
+def to_bgr8(img, where="image"):
+    """Any decoded array (H x W, H x W x 1/3/4; uint8/uint16/float) -> H x W x 3 uint8."""
+    if img is None or img.size == 0:
+        raise ImageReadError(f"{where}: empty image")
+    if img.dtype == np.uint16:
+        img = (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif img.dtype in (np.float32, np.float64):
+        scale = 255.0 if img.max() <= 1.0 else 1.0
+        img = np.clip(img * scale + 0.5, 0, 255).astype(np.uint8)
+    elif img.dtype != np.uint8:
+        raise ImageReadError(f"{where}: unsupported pixel type {img.dtype}")
+    if img.ndim == 2:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if img.ndim != 3:
+        raise ImageReadError(f"{where}: unsupported image shape {img.shape}")
+    channels = img.shape[2]
+    if channels == 1:
+        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+    if channels == 2:  # gray + alpha
+        return cv2.cvtColor(img[:, :, 0], cv2.COLOR_GRAY2BGR)
+    if channels == 3:
+        return np.ascontiguousarray(img)
+    if channels == 4:
+        return cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
+    raise ImageReadError(f"{where}: unsupported channel count {channels}")
+
+
+def read_image(path, where=None):
+    """Read `path` as H x W x 3 uint8 BGR.  `where` (e.g. 'list.txt:12') prefixes errors."""
+    path = Path(path)
+    prefix = f"{where}: " if where else ""
+    if not path.is_file():
+        raise ImageReadError(f"{prefix}{path}: image not found")
+    data = np.fromfile(str(path), dtype=np.uint8)
+    if data.size == 0:
+        raise ImageReadError(f"{prefix}{path}: empty file")
+    # IMREAD_UNCHANGED keeps 16-bit and alpha; it ignores EXIF orientation, so
+    # 8-bit 3-channel images are decoded again with IMREAD_COLOR, which honours it.
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if img is None:
+        raise ImageReadError(f"{prefix}{path}: cannot decode (corrupt or not an image)")
+    if img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3:
+        img = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    elif img.ndim >= 2:
+        oriented = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        img = to_bgr8(img, f"{prefix}{path}")
+        if oriented is not None and oriented.shape[:2] != img.shape[:2]:
+            img = oriented  # EXIF rotated it; colour depth already reduced there
+    return img
+
+
+def write_image(path, img):
+    """Write atomically (temp name, then rename) so an interrupted run leaves no half file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ext = path.suffix or ".png"
+    ok, buf = cv2.imencode(ext, img)
+    if not ok:
+        raise ImageReadError(f"{path}: cannot encode image")
+    tmp = path.with_name(path.name + ".part")
+    buf.tofile(str(tmp))
+    tmp.replace(path)

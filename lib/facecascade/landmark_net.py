@@ -1,0 +1,197 @@
+"""The landmark net of both levels, as prototxt generated with NetSpec.
+
+Architecture (the seed's table):
+    48x48x3 -conv 3x3 c16 s2-> 24x24x16 -bottleneck t6 c24 n2 s2-> 12x12x24
+    -bottleneck t6 c32 n2 s2-> 6x6x32 -bottleneck t6 c64 n2 s2-> 3x3x64
+    -fc 256 (ReLU, dropout 0.3)-> 256 -fc-> 10
+Each bottleneck block: 1x1 expand, 3x3 ConvolutionDepthwise, 1x1 project,
+BatchNorm+Scale after every conv, ReLU after expand and depthwise, residual
+Eltwise SUM on the second repeat.  Convolutions feeding BatchNorm carry no bias
+(BatchNorm's mean would cancel it).  Euclidean loss, weight 100, on the 10
+coordinates x1 y1 ... x5 y5 in [-1, 1] of the region the level sees.
+
+The train prototxt is a plain file users edit; the deploy prototxt is derived
+from it (deploy_from_train), and the shipped model folds every BatchNorm+Scale
+into the convolution before it (fold_batchnorm), which removes a third of the
+layers at inference and shrinks the caffemodel.
+"""
+import numpy as np
+
+from .caffe_loader import import_caffe
+from .geometry import NET_INPUT
+
+STAGES = ((24, 2, 2), (32, 2, 2), (64, 2, 2))   # (channels, repeats, first stride)
+EXPANSION = 6
+BN_PARAMS = [dict(lr_mult=0, decay_mult=0)] * 3  # BatchNorm statistics are not learned
+LOSS_WEIGHT = 100
+
+
+def _conv_bn(n, name, bottom, cout, kernel, stride, pad, relu, depthwise=False):
+    L, P = _lp()
+    layer = L.ConvolutionDepthwise if depthwise else L.Convolution
+    # Given as convolution_param explicitly: NetSpec only maps stock type names.
+    conv = layer(bottom, convolution_param=dict(
+        num_output=cout, kernel_size=kernel, stride=stride, pad=pad, bias_term=False,
+        weight_filler=dict(type="msra")))
+    setattr(n, name, conv)
+    setattr(n, name + "_bn", L.BatchNorm(conv, in_place=True, param=BN_PARAMS,
+                                          batch_norm_param=dict(moving_average_fraction=0.99)))
+    setattr(n, name + "_scale", L.Scale(conv, in_place=True, bias_term=True))
+    if relu:
+        setattr(n, name + "_relu", L.ReLU(conv, in_place=True))
+    return conv
+
+
+def _lp():
+    caffe = import_caffe()
+    return caffe.layers, caffe.params
+
+
+def _body(n, data):
+    """Everything from the input blob to fc2; returns the fc2 top."""
+    L, P = _lp()
+    x = _conv_bn(n, "conv1", data, 16, 3, 2, 1, relu=True)
+    cin = 16
+    for s, (cout, repeats, stride) in enumerate(STAGES, start=2):
+        for r in range(1, repeats + 1):
+            name = f"conv{s}_{r}"
+            hidden = cin * EXPANSION
+            block_in = x
+            h = _conv_bn(n, name + "_expand", x, hidden, 1, 1, 0, relu=True)
+            h = _conv_bn(n, name + "_dw", h, hidden, 3, stride if r == 1 else 1, 1,
+                         relu=True, depthwise=True)
+            h = _conv_bn(n, name + "_project", h, cout, 1, 1, 0, relu=False)
+            if r > 1:
+                h = L.Eltwise(block_in, h, operation=P.Eltwise.SUM)
+                setattr(n, name + "_sum", h)
+            x, cin = h, cout
+    n.fc1 = L.InnerProduct(x, num_output=256, weight_filler=dict(type="xavier"),
+                           bias_filler=dict(type="constant", value=0))
+    n.fc1_relu = L.ReLU(n.fc1, in_place=True)
+    n.fc1_drop = L.Dropout(n.fc1, in_place=True, dropout_ratio=0.3)
+    n.fc2 = L.InnerProduct(n.fc1, num_output=10, weight_filler=dict(type="xavier"),
+                           bias_filler=dict(type="constant", value=0))
+    return n.fc2
+
+
+def train_net(name, train_list, test_list, root_folder="", batch=64, test_batch=128):
+    """NetParameter of the train/test net: multi-label ImageData (path + 10 floats)."""
+    caffe = import_caffe()
+    L, P = caffe.layers, caffe.params
+    pb2 = caffe.proto.caffe_pb2
+    n = caffe.NetSpec()
+    data_kw = dict(ntop=2, transform_param=dict(scale=0.0078125, mean_value=[127.5] * 3))
+    n.data, n.label = L.ImageData(
+        image_data_param=dict(source=str(train_list), root_folder=str(root_folder), batch_size=batch,
+                              shuffle=True, new_height=NET_INPUT, new_width=NET_INPUT),
+        include=dict(phase=pb2.TRAIN), **data_kw)
+    n.fc2 = _body(n, n.data)
+    n.loss = L.EuclideanLoss(n.fc2, n.label, loss_weight=LOSS_WEIGHT)
+    net = n.to_proto()
+    net.name = name
+    # A TEST-phase twin of the data layer (NetSpec cannot name two layers alike).
+    test = pb2.LayerParameter()
+    test.CopyFrom(net.layer[0])
+    test.name = "data_test"
+    test.image_data_param.source = str(test_list)
+    test.image_data_param.batch_size = test_batch
+    test.image_data_param.shuffle = False
+    test.ClearField("include")
+    test.include.add(phase=pb2.TEST)
+    net.layer.insert(1, test)
+    return net
+
+
+def deploy_from_train(train):
+    """Deploy NetParameter from a train NetParameter: data layers -> Input, loss
+    and label-only layers dropped; Dropout dropped (identity at test time)."""
+    caffe = import_caffe()
+    pb2 = caffe.proto.caffe_pb2
+    deploy = pb2.NetParameter()
+    deploy.name = train.name
+    data_types = {"ImageData", "Data", "HDF5Data", "MemoryData", "Input", "Python"}
+    inp = deploy.layer.add(name="data", type="Input", top=["data"])
+    inp.input_param.shape.add(dim=[1, 3, NET_INPUT, NET_INPUT])
+    for layer in train.layer:
+        if layer.type in data_types or layer.type.endswith("Loss") or layer.type in ("Dropout", "Accuracy"):
+            continue
+        if any(r.HasField("phase") and r.phase == pb2.TRAIN for r in layer.include):
+            continue
+        if "label" in layer.bottom:
+            continue
+        out = deploy.layer.add()
+        out.CopyFrom(layer)
+        out.ClearField("include")
+        out.ClearField("exclude")
+        for f in ("weight_filler", "bias_filler"):
+            for p in (out.convolution_param, out.inner_product_param):
+                p.ClearField(f)
+    return deploy
+
+
+def fold_batchnorm(deploy, weights):
+    """Fold every Convolution/ConvolutionDepthwise -> BatchNorm -> Scale chain.
+
+    deploy: NetParameter; weights: {layer name: [arrays]} (as from a caffe.Net).
+    Returns (folded NetParameter, folded weights).  y = gamma * (Wx - mean) /
+    sqrt(var + eps) + beta  becomes  W' = W * k, b' = (b - mean) * k + beta,
+    k = gamma / sqrt(var + eps)."""
+    caffe = import_caffe()
+    pb2 = caffe.proto.caffe_pb2
+    layers = list(deploy.layer)
+    folded = pb2.NetParameter()
+    folded.name = deploy.name
+    new_weights = {}
+    skip = set()
+    for i, layer in enumerate(layers):
+        if layer.name in skip:
+            continue
+        out = folded.layer.add()
+        out.CopyFrom(layer)
+        if layer.name in weights:
+            new_weights[layer.name] = [np.array(w, dtype=np.float32, copy=True) for w in weights[layer.name]]
+        if layer.type not in ("Convolution", "ConvolutionDepthwise"):
+            continue
+        nxt = layers[i + 1] if i + 1 < len(layers) else None
+        nxt2 = layers[i + 2] if i + 2 < len(layers) else None
+        if not (nxt is not None and nxt.type == "BatchNorm" and nxt.bottom[0] == layer.top[0]
+                and nxt2 is not None and nxt2.type == "Scale" and nxt2.bottom[0] == layer.top[0]):
+            continue
+        mean, var, factor = (np.array(a, dtype=np.float64) for a in weights[nxt.name])
+        f = float(factor.ravel()[0])
+        f = 1.0 / f if f != 0 else 0.0
+        mean, var = mean * f, var * f
+        eps = nxt.batch_norm_param.eps if nxt.batch_norm_param.HasField("eps") else 1e-5
+        gamma, beta = (np.array(a, dtype=np.float64) for a in weights[nxt2.name][:2])
+        k = gamma / np.sqrt(var + eps)
+        w = np.array(weights[layer.name][0], dtype=np.float64)
+        b = (np.array(weights[layer.name][1], dtype=np.float64)
+             if len(weights[layer.name]) > 1 else np.zeros_like(mean))
+        new_weights[layer.name] = [(w * k.reshape(-1, 1, 1, 1)).astype(np.float32),
+                                   ((b - mean) * k + beta).astype(np.float32)]
+        out.convolution_param.bias_term = True
+        skip.update([nxt.name, nxt2.name])
+    return folded, new_weights
+
+
+def net_weights(net):
+    """{layer name: [arrays]} of a caffe.Net."""
+    return {name: [np.array(b.data, copy=True) for b in blobs] for name, blobs in net.params.items()}
+
+
+def save_caffemodel(deploy, weights, path):
+    """Write a caffemodel for `deploy` holding `weights`, through a caffe.Net."""
+    import os
+    import tempfile
+    from .prototxt import write_text
+    caffe = import_caffe()
+    with tempfile.TemporaryDirectory() as tmp:
+        proto = os.path.join(tmp, "net.prototxt")
+        write_text(proto, deploy)
+        net = caffe.Net(proto, caffe.TEST)
+    for name, arrays in weights.items():
+        for dst, src in zip(net.params[name], arrays):
+            dst.data[...] = src.reshape(dst.data.shape)
+    tmp_path = str(path) + ".part"
+    net.save(tmp_path)
+    os.replace(tmp_path, str(path))

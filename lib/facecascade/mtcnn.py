@@ -1,0 +1,273 @@
+"""MTCNN face detector on our Caffe: P-Net over an image pyramid, then R-Net
+and O-Net on the batched candidates.
+
+    from facecascade.mtcnn import MTCNN
+    det = MTCNN()                          # shipped mtcnn/model/det{1,2,3}
+    faces = det.detect(image_bgr)          # Detections: boxes (N,4), scores (N,), points (N,5,2)
+
+Reference pipeline details (Zhang et al.; the MATLAB/Caffe release):
+input (x - 127.5) * 0.0078125, BGR here (our nets were trained on BGR);
+pyramid scales (12 / min_face) * factor^k while the short side stays >= 12 px;
+NMS 0.5 union within a scale, 0.7 union across scales, 0.7 union after R-Net,
+0.7 MIN after O-Net; thresholds [0.6, 0.7, 0.7]; min face 20; factor 0.709.
+A P-Net output cell (x, y) at scale s is the box [2x, 2y, 2x+12, 2y+12] / s.
+
+Speed: each pyramid level is one Caffe forward of the whole resized image
+(the input blob is reshaped); R/O-Net candidates go through in one batch; the
+crops of all candidates are bilinear samples gathered with numpy from the
+pyramid level nearest above the needed resolution (a mip-map, so large faces
+are not aliased), with no Python loop over windows.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .boxes import apply_regression, nms, square
+from .paths import REPO_ROOT
+
+SHIPPED_MODEL_DIR = REPO_ROOT / "mtcnn" / "model"
+MEAN, SCALE = 127.5, 0.0078125
+PNET_STRIDE, PNET_CELL = 2, 12
+
+
+@dataclass
+class Detections:
+    boxes: np.ndarray   # (N, 4) float x1 y1 x2 y2 in image pixels
+    scores: np.ndarray  # (N,)
+    points: np.ndarray  # (N, 5, 2): image-left eye, image-right eye, nose, mouth corners
+
+    def __len__(self):
+        return len(self.scores)
+
+    def to_json(self):
+        return [{"box": [round(float(v), 2) for v in b], "score": round(float(s), 5),
+                 "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in p]}
+                for b, s, p in zip(self.boxes, self.scores, self.points)]
+
+
+def empty_detections():
+    return Detections(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2)))
+
+
+def pyramid_scales(height, width, min_face=20, factor=0.709, min_size=PNET_CELL):
+    """Scales at which P-Net's 12 px window covers faces of min_face px and up."""
+    if not 0 < factor < 1:
+        raise ValueError(f"pyramid factor must be in (0, 1), got {factor}")
+    if min_face <= 0:
+        raise ValueError(f"min face must be > 0, got {min_face}")
+    m = min_size / float(min_face)
+    short = min(height, width) * m
+    scales = []
+    k = 0
+    while short * factor ** k >= min_size:
+        scales.append(m * factor ** k)
+        k += 1
+    return scales
+
+
+def cells_to_boxes(prob, offsets, scale, threshold):
+    """P-Net output maps of one level -> candidate boxes (N, 9) in image pixels.
+
+    prob (H', W') face probabilities; offsets (4, H', W').  Columns: x1 y1 x2 y2
+    score dx1 dy1 dx2 dy2 (the regression is applied later, after NMS).
+    """
+    ys, xs = np.nonzero(prob >= threshold)
+    if len(ys) == 0:
+        return np.zeros((0, 9))
+    x1 = (PNET_STRIDE * xs) / scale
+    y1 = (PNET_STRIDE * ys) / scale
+    x2 = (PNET_STRIDE * xs + PNET_CELL) / scale
+    y2 = (PNET_STRIDE * ys + PNET_CELL) / scale
+    reg = offsets[:, ys, xs].T
+    return np.column_stack([x1, y1, x2, y2, prob[ys, xs], reg])
+
+
+def normalise(images_nhwc):
+    x = np.asarray(images_nhwc, dtype=np.float32)
+    return ((x - MEAN) * SCALE).transpose(0, 3, 1, 2)
+
+
+def build_levels(image, scales):
+    """[(scale, resized uint8 image)] for every scale; INTER_AREA when shrinking."""
+    h, w = image.shape[:2]
+    levels = []
+    for s in scales:
+        hs, ws = int(np.ceil(h * s)), int(np.ceil(w * s))
+        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+        levels.append((s, image if (hs, ws) == (h, w) else cv2.resize(image, (ws, hs), interpolation=interp)))
+    return levels
+
+
+def crop_from_levels(levels, boxes, size):
+    """Crops of boxes (N, 4+) resized to size x size -> (N, size, size, 3) float32 in
+    [0, 255], zero outside the image.
+
+    levels: [(scale, image at that scale)], scale 1.0 (the original) included.
+    Each box is sampled bilinearly from the smallest level that still has at
+    least `size` pixels across it (the original when none has), so large boxes
+    are pre-filtered by the pyramid's area resize instead of aliasing.
+    Vectorised per level: no Python loop over boxes.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    n = len(boxes)
+    out = np.zeros((n, size, size, 3), dtype=np.float32)
+    if n == 0:
+        return out
+    scales = np.array([s for s, _ in levels])
+    side = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
+    need = size / np.maximum(side, 1e-6)
+    # candidate levels have scale >= need; pick the smallest such; else the largest level
+    ok = scales[None, :] >= need[:, None] - 1e-9
+    masked = np.where(ok, scales[None, :], np.inf)
+    choice = np.where(ok.any(axis=1), np.argmin(masked, axis=1), np.argmax(scales))
+    t = (np.arange(size) + 0.5) / size  # sample positions across the box, 0..1
+    for li in np.unique(choice):
+        s, img = levels[li]
+        sel = np.nonzero(choice == li)[0]
+        b = boxes[sel]
+        h, w = img.shape[:2]
+        # coordinates in this level's pixels (pixel centres at integer + 0.5)
+        xs = (b[:, 0:1] + t[None, :] * (b[:, 2:3] - b[:, 0:1])) * s - 0.5
+        ys = (b[:, 1:2] + t[None, :] * (b[:, 3:4] - b[:, 1:2])) * s - 0.5
+        x0 = np.floor(xs).astype(np.int64)
+        y0 = np.floor(ys).astype(np.int64)
+        fx = (xs - x0).astype(np.float32)
+        fy = (ys - y0).astype(np.float32)
+        # corner weights, zeroed where a corner falls outside the image (zero padding)
+        wxa = (1 - fx) * ((x0 >= 0) & (x0 < w))
+        wxb = fx * ((x0 + 1 >= 0) & (x0 + 1 < w))
+        wya = (1 - fy) * ((y0 >= 0) & (y0 < h))
+        wyb = fy * ((y0 + 1 >= 0) & (y0 + 1 < h))
+        xa, xb = np.clip(x0, 0, w - 1), np.clip(x0 + 1, 0, w - 1)
+        ya, yb = np.clip(y0, 0, h - 1), np.clip(y0 + 1, 0, h - 1)
+        yi_a, yi_b = ya[:, :, None], yb[:, :, None]
+        xi_a, xi_b = xa[:, None, :], xb[:, None, :]
+        top = img[yi_a, xi_a] * wxa[:, None, :, None] + img[yi_a, xi_b] * wxb[:, None, :, None]
+        bottom = img[yi_b, xi_a] * wxa[:, None, :, None] + img[yi_b, xi_b] * wxb[:, None, :, None]
+        out[sel] = top * wya[:, :, None, None] + bottom * wyb[:, :, None, None]
+    return out
+
+
+class MTCNN:
+    """The three-stage detector.  Nets are loaded once; forward calls reshape them."""
+
+    def __init__(self, model_dir=None, min_face=20, factor=0.709, thresholds=(0.6, 0.7, 0.7),
+                 nms_thresholds=(0.5, 0.7, 0.7, 0.7), gpu=None, caffe=None, stages=3, backend="caffe"):
+        """backend "caffe": pycaffe; "cv2": OpenCV's dnn module on the same prototxt/caffemodel
+        (faster on CPU; cv2.setNumThreads governs its threads)."""
+        if backend not in ("caffe", "cv2"):
+            raise ValueError(f"backend must be 'caffe' or 'cv2', not {backend!r}")
+        self.backend = backend
+        if backend == "caffe":
+            from .caffe_loader import import_caffe
+
+            self.caffe = caffe or import_caffe(gpu)
+        model_dir = Path(model_dir or SHIPPED_MODEL_DIR)
+        self.nets = {}
+        # stages < 3 loads only the first nets (hard-example mining runs P or P+R)
+        for key, name in (("pnet", "det1"), ("rnet", "det2"), ("onet", "det3"))[:stages]:
+            proto, weights = model_dir / f"{name}.prototxt", model_dir / f"{name}.caffemodel"
+            for p in (proto, weights):
+                if not p.is_file():
+                    raise FileNotFoundError(f"{p}: MTCNN model file not found (train it, or pass --model-dir)")
+            if backend == "caffe":
+                self.nets[key] = self.caffe.Net(str(proto), str(weights), self.caffe.TEST)
+            else:
+                net = cv2.dnn.readNetFromCaffe(str(proto), str(weights))
+                net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
+                net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
+                self.nets[key] = net
+        self.min_face = float(min_face)
+        self.factor = float(factor)
+        self.thresholds = tuple(float(t) for t in thresholds)
+        self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
+        self.heads = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
+                      "onet": ("prob1", "fc6-2", "fc6-3")}
+
+    # -- stage 1 -----------------------------------------------------------
+    def _forward(self, key, x):
+        net = self.nets[key]
+        cls, box, lm = self.heads[key]
+        if self.backend == "cv2":
+            names = [cls, box] + ([lm] if lm else [])
+            net.setInput(np.ascontiguousarray(x, dtype=np.float32))
+            outs = net.forward(names)
+            return outs[0], outs[1], (outs[2] if lm else None)
+        blob = net.blobs["data"]
+        if blob.data.shape != x.shape:
+            blob.reshape(*x.shape)
+            net.reshape()
+        blob.data[...] = x
+        net.forward()
+        return (net.blobs[cls].data, net.blobs[box].data, None if lm is None else net.blobs[lm].data)
+
+    def pnet_stage(self, image, levels=None):
+        """-> (candidates (N, 5) squared boxes with scores, pyramid levels)."""
+        h, w = image.shape[:2]
+        scales = pyramid_scales(h, w, self.min_face, self.factor)
+        levels = build_levels(image, scales) if levels is None else levels
+        found = []
+        for s, img in levels:
+            prob, reg, _ = self._forward("pnet", normalise(img[None]))
+            cand = cells_to_boxes(prob[0, 1], reg[0], s, self.thresholds[0])
+            if len(cand):
+                cand = cand[nms(cand[:, :5], self.nms_thresholds[0], "union")]
+                found.append(cand)
+        if not found:
+            return np.zeros((0, 5)), levels
+        cand = np.concatenate(found)
+        cand = cand[nms(cand[:, :5], self.nms_thresholds[1], "union")]
+        boxes = apply_regression(cand[:, :5], cand[:, 5:9])
+        return square(boxes), levels
+
+    # -- stages 2 and 3 ------------------------------------------------------
+    def _crop_levels(self, image, levels):
+        # the original image first: crop_from_levels picks the smallest level that is fine enough
+        return [(1.0, image)] + [(s, im) for s, im in levels if s < 1.0]
+
+    def rnet_stage(self, image, boxes, levels):
+        if len(boxes) == 0:
+            return np.zeros((0, 5))
+        crops = crop_from_levels(self._crop_levels(image, levels), boxes, 24)
+        prob, reg, _ = self._forward("rnet", ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2))
+        score = prob[:, 1]
+        keep = score >= self.thresholds[1]
+        boxes = np.column_stack([boxes[keep, :4], score[keep]])
+        reg = reg.reshape(len(score), 4)[keep]
+        pick = nms(boxes, self.nms_thresholds[2], "union")
+        return square(apply_regression(boxes[pick], reg[pick]))
+
+    def onet_stage(self, image, boxes, levels):
+        if len(boxes) == 0:
+            return np.zeros((0, 5)), np.zeros((0, 5, 2))
+        crops = crop_from_levels(self._crop_levels(image, levels), boxes, 48)
+        prob, reg, lm = self._forward("onet", ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2))
+        score = prob[:, 1]
+        keep = score >= self.thresholds[2]
+        b = boxes[keep, :4]
+        lm = lm.reshape(len(score), 5, 2)[keep]
+        wh = np.stack([b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)[:, None, :]
+        points = b[:, None, :2] + lm * wh
+        out = apply_regression(np.column_stack([b, score[keep]]), reg.reshape(len(score), 4)[keep])
+        pick = nms(out, self.nms_thresholds[3], "min")
+        return out[pick], points[pick]
+
+    def detect(self, image, stages=None):
+        """image: H x W x 3 uint8 BGR -> Detections (after `stages` stages: 1, 2 or 3;
+        default all loaded nets)."""
+        stages = len(self.nets) if stages is None else stages
+        image = np.asarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"detect() needs an H x W x 3 uint8 BGR image, got {image.shape} {image.dtype}")
+        if min(image.shape[:2]) < PNET_CELL:
+            return empty_detections()
+        boxes, levels = self.pnet_stage(image)
+        if stages >= 2:
+            boxes = self.rnet_stage(image, boxes, levels)
+        if stages >= 3:
+            boxes, points = self.onet_stage(image, boxes, levels)
+        else:
+            points = np.full((len(boxes), 5, 2), np.nan)
+        return Detections(boxes[:, :4], boxes[:, 4], points)

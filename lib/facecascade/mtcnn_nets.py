@@ -1,0 +1,349 @@
+"""MTCNN's three nets as Caffe NetSpecs (train and deploy), and the training loop.
+
+Nets (Zhang et al. 2016; PReLU everywhere):
+  P-Net 12x12, fully convolutional: conv3x3 10, max-pool 3x3 s2, conv3x3 16,
+        conv3x3 32, 1x1 heads: face score (2) and box offsets (4).
+  R-Net 24x24: conv3x3 28, pool, conv3x3 48, pool, conv2x2 64, fc 128; score, box.
+  O-Net 48x48: conv3x3 32, pool, conv3x3 64, pool, conv3x3 64, pool, conv2x2 128,
+        fc 256; score, box, 5 landmarks.
+Deploy layer/blob names: prob1 (scores), conv4-2 / fc5-2 / fc6-2 (boxes), fc6-3
+(landmarks), as in the reference det1/det2/det3.
+
+Losses with stock layers only (see mtcnn/README.md, "Losses"):
+  - classification: SoftmaxWithLoss with ignore_label -1; part and landmark
+    samples carry label -1, so only positives and negatives count, and the loss
+    is normalised by their number.
+  - box regression: EuclideanLoss between (prediction * roi_mask) and the
+    target, where roi_mask is 1 for positives/parts with a WIDER-convention
+    box and 0 otherwise, and the target is already 0 there.  A masked sample
+    gives exactly zero loss and zero gradient.  (EuclideanLoss divides by the
+    batch size; loss weights account for the share of masked rows.)
+  - landmarks: the same with pts_mask (1 for landmark samples only).
+Training feeds the Input blobs from numpy (no data files for Caffe to parse,
+so a bad sample can never abort Caffe), with random horizontal flips
+(targets mirrored, left/right points swapped) and brightness/contrast jitter.
+"""
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .mtcnn_sampling import LANDMARK, NEG, PART, POS, flip_targets
+
+INPUT_SIZE = {"pnet": 12, "rnet": 24, "onet": 48}
+HEADS = {"pnet": ("conv4-1", "conv4-2", None), "rnet": ("fc5-1", "fc5-2", None),
+         "onet": ("fc6-1", "fc6-2", "fc6-3")}
+MEAN, SCALE = 127.5, 0.0078125
+
+
+def normalise(images_nhwc):
+    """uint8 N x H x W x 3 BGR -> float32 N x 3 x H x W, (x - 127.5) * 0.0078125."""
+    x = np.asarray(images_nhwc, dtype=np.float32)
+    return ((x - MEAN) * SCALE).transpose(0, 3, 1, 2)
+
+
+def _conv(L, bottom, n, k, name_lr=None):
+    return L.Convolution(bottom, num_output=n, kernel_size=k, stride=1,
+                         weight_filler=dict(type="xavier"), bias_filler=dict(type="constant", value=0),
+                         param=[dict(lr_mult=1, decay_mult=1), dict(lr_mult=2, decay_mult=0)])
+
+
+def _fc(L, bottom, n):
+    return L.InnerProduct(bottom, num_output=n, weight_filler=dict(type="xavier"),
+                          bias_filler=dict(type="constant", value=0),
+                          param=[dict(lr_mult=1, decay_mult=1), dict(lr_mult=2, decay_mult=0)])
+
+
+def _prelu(L, bottom):
+    return L.PReLU(bottom, in_place=True, prelu_param=dict(filler=dict(type="constant", value=0.25)))
+
+
+def _body(n, L, P, net, data):
+    """Shared trunk; sets heads on NetSpec n and returns (cls, box, landmark) tops."""
+    MAX = P.Pooling.MAX
+    if net == "pnet":
+        n["conv1"] = _conv(L, data, 10, 3)
+        n["PReLU1"] = _prelu(L, n["conv1"])
+        n["pool1"] = L.Pooling(n["PReLU1"], pool=MAX, kernel_size=3, stride=2)
+        n["conv2"] = _conv(L, n["pool1"], 16, 3)
+        n["PReLU2"] = _prelu(L, n["conv2"])
+        n["conv3"] = _conv(L, n["PReLU2"], 32, 3)
+        n["PReLU3"] = _prelu(L, n["conv3"])
+        n["conv4-1"] = _conv(L, n["PReLU3"], 2, 1)
+        n["conv4-2"] = _conv(L, n["PReLU3"], 4, 1)
+        return n["conv4-1"], n["conv4-2"], None
+    if net == "rnet":
+        n["conv1"] = _conv(L, data, 28, 3)
+        n["prelu1"] = _prelu(L, n["conv1"])
+        n["pool1"] = L.Pooling(n["prelu1"], pool=MAX, kernel_size=3, stride=2)
+        n["conv2"] = _conv(L, n["pool1"], 48, 3)
+        n["prelu2"] = _prelu(L, n["conv2"])
+        n["pool2"] = L.Pooling(n["prelu2"], pool=MAX, kernel_size=3, stride=2)
+        n["conv3"] = _conv(L, n["pool2"], 64, 2)
+        n["prelu3"] = _prelu(L, n["conv3"])
+        n["conv4"] = _fc(L, n["prelu3"], 128)
+        n["prelu4"] = _prelu(L, n["conv4"])
+        n["fc5-1"] = _fc(L, n["prelu4"], 2)
+        n["fc5-2"] = _fc(L, n["prelu4"], 4)
+        return n["fc5-1"], n["fc5-2"], None
+    if net == "onet":
+        n["conv1"] = _conv(L, data, 32, 3)
+        n["prelu1"] = _prelu(L, n["conv1"])
+        n["pool1"] = L.Pooling(n["prelu1"], pool=MAX, kernel_size=3, stride=2)
+        n["conv2"] = _conv(L, n["pool1"], 64, 3)
+        n["prelu2"] = _prelu(L, n["conv2"])
+        n["pool2"] = L.Pooling(n["prelu2"], pool=MAX, kernel_size=3, stride=2)
+        n["conv3"] = _conv(L, n["pool2"], 64, 3)
+        n["prelu3"] = _prelu(L, n["conv3"])
+        n["pool3"] = L.Pooling(n["prelu3"], pool=MAX, kernel_size=2, stride=2)
+        n["conv4"] = _conv(L, n["pool3"], 128, 2)
+        n["prelu4"] = _prelu(L, n["conv4"])
+        n["conv5"] = _fc(L, n["prelu4"], 256)
+        n["prelu5"] = _prelu(L, n["conv5"])
+        n["fc6-1"] = _fc(L, n["prelu5"], 2)
+        n["fc6-2"] = _fc(L, n["prelu5"], 4)
+        n["fc6-3"] = _fc(L, n["prelu5"], 10)
+        return n["fc6-1"], n["fc6-2"], n["fc6-3"]
+    raise ValueError(f"unknown net {net!r}: pnet, rnet or onet")
+
+
+def train_netspec(caffe, net, batch, loss_weights=(1.0, 0.5, 1.0)):
+    L, P = caffe.layers, caffe.params
+    s = INPUT_SIZE[net]
+    n = caffe.NetSpec()
+    has_lm = HEADS[net][2] is not None
+    shapes = [dict(dim=[batch, 3, s, s]), dict(dim=[batch]), dict(dim=[batch, 4]), dict(dim=[batch, 4])]
+    if has_lm:
+        shapes += [dict(dim=[batch, 10]), dict(dim=[batch, 10])]
+        n.data, n.label, n.roi, n.roi_mask, n.pts, n.pts_mask = L.Input(shape=shapes, ntop=6)
+    else:
+        n.data, n.label, n.roi, n.roi_mask = L.Input(shape=shapes, ntop=4)
+    cls, box, lm = _body(n, L, P, net, n.data)
+    n.cls_loss = L.SoftmaxWithLoss(cls, n.label, loss_param=dict(ignore_label=-1, normalize=True),
+                                   loss_weight=loss_weights[0])
+    n.box_flat = L.Flatten(box)
+    n.box_masked = L.Eltwise(n.box_flat, n.roi_mask, operation=P.Eltwise.PROD)
+    n.box_loss = L.EuclideanLoss(n.box_masked, n.roi, loss_weight=loss_weights[1])
+    if has_lm:
+        n.pts_masked = L.Eltwise(lm, n.pts_mask, operation=P.Eltwise.PROD)
+        n.pts_loss = L.EuclideanLoss(n.pts_masked, n.pts, loss_weight=loss_weights[2])
+    return n.to_proto()
+
+
+def deploy_netspec(caffe, net, height=None, width=None):
+    L, P = caffe.layers, caffe.params
+    s = INPUT_SIZE[net]
+    n = caffe.NetSpec()
+    n.data = L.Input(shape=[dict(dim=[1, 3, height or s, width or s])])
+    cls, box, lm = _body(n, L, P, net, n.data)
+    n.prob1 = L.Softmax(cls)
+    return n.to_proto()
+
+
+def write_prototxts(caffe, net, out_dir, batch):
+    """train.prototxt, deploy.prototxt into out_dir; returns their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train = out_dir / f"{net}_train.prototxt"
+    deploy = out_dir / f"{net}_deploy.prototxt"
+    train.write_text(f"name: \"{net}\"\n" + str(train_netspec(caffe, net, batch)))
+    deploy.write_text(f"name: \"{net}\"\n" + str(deploy_netspec(caffe, net)))
+    return train, deploy
+
+
+def write_solver(caffe, path, train_net, base_lr, max_iter, step_at, snapshot_prefix, solver_type="Adam"):
+    from caffe.proto import caffe_pb2
+    sp = caffe_pb2.SolverParameter()
+    sp.train_net = str(train_net)
+    sp.type = solver_type
+    sp.base_lr = base_lr
+    sp.momentum = 0.9
+    sp.momentum2 = 0.999
+    sp.weight_decay = 0.0005
+    sp.lr_policy = "multistep"
+    for s in step_at:
+        sp.stepvalue.append(int(s))
+    sp.gamma = 0.1
+    sp.max_iter = max_iter
+    sp.display = 0
+    sp.snapshot = 0
+    sp.snapshot_prefix = str(snapshot_prefix)
+    sp.solver_mode = caffe_pb2.SolverParameter.CPU
+    Path(path).write_text(str(sp))
+    return path
+
+
+class BatchSampler:
+    """Batches with a fixed share of each sample kind (MTCNN's 3:1:1:2 idea),
+    with random flips and photometric jitter."""
+
+    def __init__(self, samples, batch, shares, rng, augment=True):
+        self.s = samples
+        self.batch = batch
+        self.rng = rng
+        self.augment = augment
+        self.pools = {k: np.where(samples.kinds == k)[0] for k in (NEG, POS, PART, LANDMARK)}
+        total = sum(shares[k] for k in shares if len(self.pools[k]))
+        self.count = {k: int(round(batch * shares[k] / total)) if len(self.pools[k]) else 0 for k in shares}
+        self.count[NEG] += batch - sum(self.count.values())
+
+    def next(self):
+        idx = np.concatenate([self.rng.choice(self.pools[k], size=c) for k, c in self.count.items() if c])
+        s = self.s
+        imgs = s.images[idx]
+        kinds = s.kinds[idx]
+        roi, pts = s.roi[idx].copy(), s.pts[idx].copy()
+        if self.augment:
+            flip = self.rng.random(len(idx)) < 0.5
+            imgs = imgs.copy()
+            imgs[flip] = imgs[flip][:, :, ::-1]
+            roi[flip], pts[flip] = flip_targets(roi[flip], pts[flip])
+        x = normalise(imgs)
+        if self.augment:
+            # brightness / contrast jitter in normalised units
+            a = self.rng.uniform(0.75, 1.25, size=(len(idx), 1, 1, 1)).astype(np.float32)
+            b = self.rng.uniform(-0.2, 0.2, size=(len(idx), 1, 1, 1)).astype(np.float32)
+            x = np.clip(x * a + b, -1.0, 1.0)
+            gray = self.rng.random(len(idx)) < 0.1
+            x[gray] = x[gray].mean(axis=1, keepdims=True)
+        label = np.where(kinds == POS, 1, np.where(kinds == NEG, 0, -1)).astype(np.float32)
+        roi_mask = (((kinds == POS) | (kinds == PART)) & (s.reg[idx] > 0)).astype(np.float32)[:, None]
+        roi_mask = np.repeat(roi_mask, 4, axis=1)
+        pts_mask = np.repeat((kinds == LANDMARK).astype(np.float32)[:, None], 10, axis=1)
+        return {"data": x, "label": label, "roi": roi * roi_mask, "roi_mask": roi_mask,
+                "pts": pts * pts_mask, "pts_mask": pts_mask}
+
+
+def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress=None):
+    """Feed batches and step; returns the list of (iter, cls, box, pts) losses."""
+    net = solver.net
+    history = []
+    t0 = time.time()
+    it = solver.iter
+    for k in range(iters):
+        batch = sampler.next()
+        for name, arr in batch.items():
+            if name in net.blobs:
+                net.blobs[name].data[...] = arr.reshape(net.blobs[name].data.shape)
+        solver.step(1)
+        it = solver.iter
+        losses = [float(net.blobs[b].data) if b in net.blobs else float("nan")
+                  for b in ("cls_loss", "box_loss", "pts_loss")]
+        history.append((it, *losses))
+        if progress is not None:
+            progress.update(1)
+        if log is not None and (it % 100 == 0 or k == iters - 1):
+            recent = np.array(history[-100:])[:, 1:].mean(axis=0)
+            log(f"iter {it} cls {recent[0]:.4f} box {recent[1]:.5f} pts {recent[2]:.5f} "
+                f"{time.time() - t0:.0f}s")
+        if save is not None and (it % save_every == 0 or k == iters - 1):
+            save(it)
+    return history
+
+
+def training_cli(net, default_data, default_iters, default_batch, shares, argv=None, doc=None):
+    """The shared command line of mtcnn/{1_train_pnet,2_train_rnet,3_train_onet}."""
+    import argparse
+    import os
+    import sys
+
+    from .caffe_loader import add_device_arguments, import_caffe
+    from .mtcnn_sampling import SampleSet
+    from .paths import REPO_ROOT
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, nargs="+", default=[REPO_ROOT / "mtcnn" / "Data" / d for d in default_data],
+                    help="sample files (.npz) from the sampling / mining steps")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / net,
+                    help="folder for prototxts, solver, snapshots, loss log and plot")
+    ap.add_argument("--iters", type=int, default=default_iters)
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="instead of --iters: as many iterations as fit in this time (timed on 40 first)")
+    ap.add_argument("--batch", type=int, default=default_batch)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--save-every", type=int, default=1000)
+    ap.add_argument("--resume", type=Path, default=None, help="caffemodel to start from")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ship", type=Path, default=None,
+                    help="also copy the final deploy prototxt + caffemodel here (e.g. mtcnn/model)")
+    add_device_arguments(ap)
+    args = ap.parse_args(argv)
+    caffe = import_caffe(args.gpu)
+    caffe.set_random_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    for p in args.data:
+        if not Path(p).is_file():
+            sys.exit(f"{p}: sample file not found (run the sampling / mining step first)")
+    samples = SampleSet.concat([SampleSet.load(p) for p in args.data])
+    if samples.images.shape[1] != INPUT_SIZE[net]:
+        sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch)
+    sampler = BatchSampler(samples, args.batch, shares, rng)
+    if args.minutes:
+        probe_pt = write_solver(caffe, out / f"{net}_probe_solver.prototxt", train_pt, args.lr, 1000, [1000],
+                                out / "probe")
+        probe = caffe.get_solver(str(probe_pt))
+        train(probe, sampler, 5)
+        t0 = time.time()
+        train(probe, sampler, 40)
+        per_iter = (time.time() - t0) / 40
+        args.iters = max(100, int(args.minutes * 60 / per_iter))
+        del probe
+        print(f"{per_iter * 1000:.1f} ms/iteration -> {args.iters} iterations in {args.minutes} min", flush=True)
+    solver_pt = write_solver(caffe, out / f"{net}_solver.prototxt", train_pt, args.lr, args.iters,
+                             [int(args.iters * 0.6), int(args.iters * 0.85)], out / net)
+    solver = caffe.get_solver(str(solver_pt))
+    if args.resume:
+        solver.net.copy_from(str(args.resume))
+    log_path = out / "train.log"
+    logf = open(log_path, "a")
+
+    def log(msg):
+        print(msg, flush=True)
+        logf.write(msg + "\n")
+        logf.flush()
+
+    log(f"{net}: {len(samples)} samples {samples.counts()}; batch {args.batch} = {sampler.count}; "
+        f"iters {args.iters}; lr {args.lr}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
+        f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+
+    def save(it):
+        final = out / f"{net}.caffemodel"
+        tmp = out / f"{net}.tmp.caffemodel"
+        solver.net.save(str(tmp))
+        tmp.replace(final)
+
+    hist = train(solver, sampler, args.iters, log=log, save=save, save_every=args.save_every)
+    np.savetxt(out / "loss_history.txt", np.array(hist), header="iter cls box pts", fmt="%.6g")
+    plot_losses(np.array(hist), out / "loss.png", net)
+    if args.ship:
+        import shutil
+        args.ship.mkdir(parents=True, exist_ok=True)
+        name = {"pnet": "det1", "rnet": "det2", "onet": "det3"}[net]
+        shutil.copyfile(deploy_pt, args.ship / f"{name}.prototxt")
+        shutil.copyfile(out / f"{net}.caffemodel", args.ship / f"{name}.caffemodel")
+        log(f"shipped {args.ship / name}.prototxt/.caffemodel")
+
+
+def plot_losses(hist, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    k = max(1, len(hist) // 200)
+    for col, name in ((1, "cls"), (2, "box"), (3, "pts")):
+        y = hist[:, col]
+        if np.all(np.isnan(y)):
+            continue
+        n = len(y) // k * k
+        ax.plot(hist[:n:k, 0], y[:n].reshape(-1, k).mean(axis=1), label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("iteration")
+    ax.legend()
+    ax.set_title(f"{title} training loss")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)

@@ -1,0 +1,19 @@
+#!/usr/bin/env python
+"""Step 1: train P-Net (12x12) on mtcnn/Data/random_12.npz.
+
+Batches hold negatives : positives : parts = 3 : 1 : 1.  Writes
+mtcnn/Result/pnet/{pnet_train,pnet_deploy,pnet_solver}.prototxt, pnet.caffemodel,
+train.log, loss.png; --ship mtcnn/model copies det1.prototxt/.caffemodel there.
+Run single-threaded: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+from facecascade.mtcnn_nets import training_cli  # noqa: E402
+from facecascade.mtcnn_sampling import NEG, PART, POS  # noqa: E402
+
+if __name__ == "__main__":
+    training_cli("pnet", ["random_12.npz"], default_iters=20000, default_batch=256,
+                 shares={NEG: 3, POS: 1, PART: 1}, doc=__doc__)

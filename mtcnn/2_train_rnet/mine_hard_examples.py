@@ -1,0 +1,123 @@
+#!/usr/bin/env python
+"""Hard examples for the next stage (the MTCNN paper's method): run the trained
+previous stage(s) on the training images and label every candidate it keeps
+by its IoU with the ground truth (negative < 0.3, part 0.4-0.65, positive
+>= 0.65).  The crops are taken exactly as the detector takes them
+(facecascade.mtcnn.crop_from_levels).
+
+  --stages 1 --size 24: P-Net candidates -> R-Net data (mtcnn/Data/hard_24.npz)
+  --stages 2 --size 48: P-Net + R-Net candidates -> O-Net data (hard_48.npz)
+
+Images: wider_train (all faces, box targets) and cuhk_facepoint train
+(classification only: one annotated face per image, CUHK's tighter box).
+wider_eval is never read.  Prints candidate counts per class and the recall of
+the stage on wider_train faces >= min face (what the next stage can still find).
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from facecascade import mtcnn_sampling as ms  # noqa: E402
+from facecascade.boxes import iou_matrix, regression_targets  # noqa: E402
+from facecascade.caffe_loader import add_device_arguments, import_caffe  # noqa: E402
+from facecascade.images import ImageReadError, read_image  # noqa: E402
+from facecascade.mtcnn import MTCNN, crop_from_levels  # noqa: E402
+from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
+from facecascade.wider import read_wider  # noqa: E402
+
+
+def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok):
+    boxes, levels = det.pnet_stage(image)
+    if stages >= 2:
+        boxes = det.rnet_stage(image, boxes, levels)
+    if len(boxes) == 0:
+        return None, boxes
+    kinds, best, _ = ms.classify_crops(boxes[:, :4], gts)
+    if not reg_ok:
+        kinds[kinds == ms.PART] = -1
+    neg = np.nonzero(kinds == ms.NEG)[0]
+    if len(neg) > max_neg:
+        kinds[rng.choice(neg, len(neg) - max_neg, replace=False)] = -1
+    keep = kinds >= 0
+    boxes, kinds, best = boxes[keep], kinds[keep], best[keep]
+    if len(boxes) == 0:
+        return None, boxes
+    crops = crop_from_levels([(1.0, image)] + [(s, im) for s, im in levels if s < 1.0], boxes, size)
+    roi = regression_targets(boxes[:, :4], gts[best]).astype(np.float32)
+    n = len(boxes)
+    return ms.SampleSet(np.clip(np.round(crops), 0, 255).astype(np.uint8), kinds.astype(np.int8), roi,
+                        np.zeros((n, 10), np.float32), np.full(n, 1 if reg_ok else 0, np.uint8)), boxes
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stages", type=int, choices=(1, 2), required=True)
+    ap.add_argument("--size", type=int, choices=(24, 48), default=None)
+    ap.add_argument("--model-dir", type=Path, default=REPO_ROOT / "mtcnn" / "model")
+    ap.add_argument("--data", type=Path, default=SHARED_DATA)
+    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--min-face", type=float, default=20)
+    ap.add_argument("--max-neg", type=int, default=60, help="negatives kept per WIDER image")
+    ap.add_argument("--cuhk-limit", type=int, default=3000)
+    ap.add_argument("--cuhk-max-neg", type=int, default=6)
+    ap.add_argument("--seed", type=int, default=0)
+    add_device_arguments(ap)
+    args = ap.parse_args()
+    size = args.size or {1: 24, 2: 48}[args.stages]
+    out = args.out or REPO_ROOT / "mtcnn" / "Data" / f"hard_{size}.npz"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    caffe = import_caffe(args.gpu)
+    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages)
+    rng = np.random.default_rng(args.seed)
+    parts, bad = [], 0
+    n_faces = n_found = n_cand = 0
+    wider_dir = args.data / "wider_train"
+    for rec in tqdm(read_wider(wider_dir / "wider_train_bbx_gt.txt"), desc=f"mine wider_train ({args.stages} stage)"):
+        try:
+            img = read_image(wider_dir / "images" / rec.name, where=f"wider_train_bbx_gt.txt:{rec.line}")
+        except ImageReadError as e:
+            bad += 1
+            print(f"skip: {e}", file=sys.stderr)
+            continue
+        s, boxes = mine_image(det, img, rec.boxes, size, args.stages, rng, args.max_neg, True)
+        n_cand += len(boxes)
+        big = rec.boxes[(rec.boxes[:, 3] - rec.boxes[:, 1]) >= args.min_face]
+        n_faces += len(big)
+        if len(big) and len(boxes):
+            n_found += int(np.sum(iou_matrix(big, boxes[:, :4]).max(axis=1) >= 0.5))
+        if s is not None:
+            parts.append(s)
+    cuhk_list = args.data / "cuhk_facepoint" / "train_net7876.txt"
+    lines = cuhk_list.read_text().splitlines()
+    for ln in tqdm(rng.permutation(len(lines))[:args.cuhk_limit], desc="mine cuhk train"):
+        p = lines[ln].split()
+        if len(p) != 15:
+            bad += 1
+            print(f"skip: {cuhk_list}:{ln + 1}: expected 15 fields", file=sys.stderr)
+            continue
+        v = [float(x) for x in p[1:5]]
+        gt = np.array([[v[0], v[2], v[1], v[3]]])
+        try:
+            img = read_image(cuhk_list.parent / p[0], where=f"{cuhk_list}:{ln + 1}")
+        except ImageReadError as e:
+            bad += 1
+            print(f"skip: {e}", file=sys.stderr)
+            continue
+        s, _ = mine_image(det, img, gt, size, args.stages, rng, args.cuhk_max_neg, False)
+        if s is not None:
+            parts.append(s)
+    samples = ms.SampleSet.concat(parts)
+    samples.save(out)
+    recall = n_found / max(n_faces, 1)
+    print(f"{out}: {len(samples)} hard samples {samples.counts()}; skipped images {bad}; "
+          f"wider_train: {n_cand / 720:.1f} candidates/image, recall of faces >= {args.min_face:g} px "
+          f"at IoU 0.5: {100 * recall:.1f}% ({n_found}/{n_faces})")
+
+
+if __name__ == "__main__":
+    main()

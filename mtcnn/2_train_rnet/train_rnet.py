@@ -1,0 +1,21 @@
+#!/usr/bin/env python
+"""Step 2: train R-Net (24x24) on random crops + hard examples mined with P-Net.
+
+  python mtcnn/0_sampling/sample_random.py --size 24
+  python mtcnn/2_train_rnet/mine_hard_examples.py --stages 1        # -> mtcnn/Data/hard_24.npz
+  python mtcnn/2_train_rnet/train_rnet.py --ship mtcnn/model
+
+Batches hold negatives : positives : parts = 3 : 1 : 1 drawn from both files.
+Pass --data mtcnn/Data/random_24.npz alone for the no-mining ablation.
+"""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+from facecascade.mtcnn_nets import training_cli  # noqa: E402
+from facecascade.mtcnn_sampling import NEG, PART, POS  # noqa: E402
+
+if __name__ == "__main__":
+    training_cli("rnet", ["random_24.npz", "hard_24.npz"], default_iters=12000, default_batch=256,
+                 shares={NEG: 3, POS: 1, PART: 1}, doc=__doc__)

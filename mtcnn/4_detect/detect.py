@@ -1,0 +1,100 @@
+#!/usr/bin/env python
+"""Step 4: detect faces with our MTCNN on an image, a folder or a list file.
+
+Writes <out>/detections.json ({image: [{box, score, landmarks}, ...]}) and one
+drawn image per input (<out>/drawn/<name>.jpg: boxes with scores, 5 points).
+Any image OpenCV reads works: grayscale, RGBA and 16-bit are converted, EXIF
+orientation is honoured (facecascade.images.read_image).  Unreadable images
+are skipped and counted, with the reason printed.
+
+  python mtcnn/4_detect/detect.py photo.jpg
+  python mtcnn/4_detect/detect.py some/folder --out /tmp/faces
+  python mtcnn/4_detect/detect.py list.txt          # one image path per line
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+from tqdm import tqdm  # noqa: E402
+
+from facecascade.caffe_loader import add_device_arguments  # noqa: E402
+from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
+from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.paths import REPO_ROOT  # noqa: E402
+
+IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+
+
+def list_inputs(arg):
+    """An image, a folder (recursively, sorted) or a text list -> [(path, 'where')]."""
+    p = Path(arg)
+    if p.is_dir():
+        return [(f, str(f)) for f in sorted(p.rglob("*")) if f.suffix.lower() in IMAGE_EXT]
+    if p.suffix.lower() in (".txt", ".lst", ".list"):
+        out = []
+        for ln, line in enumerate(p.read_text().splitlines(), 1):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                f = Path(line.split()[0])
+                out.append((f if f.is_absolute() else p.parent / f, f"{p}:{ln}"))
+        return out
+    return [(p, str(p))]
+
+
+def add_detector_arguments(ap):
+    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    ap.add_argument("--min-face", type=float, default=20)
+    ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
+    ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
+    ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe")
+    add_device_arguments(ap)
+    return ap
+
+
+def detector_from_args(args):
+    return MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor,
+                 thresholds=args.thresholds, gpu=args.gpu, backend=args.backend)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("inputs", nargs="+", help="image files, folders or .txt lists of images")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "detect")
+    ap.add_argument("--no-draw", action="store_true")
+    add_detector_arguments(ap)
+    args = ap.parse_args(argv)
+    det = detector_from_args(args)
+    items = [it for a in args.inputs for it in list_inputs(a)]
+    if not items:
+        sys.exit(f"no images found in {args.inputs}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    results, bad = {}, 0
+    for path, where in tqdm(items, desc="detect", file=sys.stderr, disable=len(items) < 5):
+        try:
+            img = read_image(path, where=where if where != str(path) else None)
+        except ImageReadError as e:
+            bad += 1
+            print(f"skip: {e}", file=sys.stderr)
+            continue
+        faces = det.detect(img)
+        results[str(path)] = faces.to_json()
+        if not args.no_draw:
+            for b, s, p in zip(faces.boxes, faces.scores, faces.points):
+                draw_box(img, b, YELLOW, text=f"{s:.2f}")
+                draw_points(img, p, GREEN)
+            write_image(args.out / "drawn" / (Path(path).stem + ".jpg"), img)
+    tmp = args.out / "detections.json.tmp"
+    tmp.write_text(json.dumps(results, indent=1))
+    tmp.replace(args.out / "detections.json")
+    n_faces = sum(len(v) for v in results.values())
+    print(json.dumps({"images": len(results), "skipped": bad, "faces": n_faces,
+                      "json": str(args.out / "detections.json")}))
+    return results
+
+
+if __name__ == "__main__":
+    main()

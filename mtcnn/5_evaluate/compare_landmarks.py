@@ -1,0 +1,94 @@
+#!/usr/bin/env python
+"""NME on cuhk_facepoint/test_net7876.txt: the landmark cascade run on OUR
+detector's boxes vs our O-Net's own 5 points, on the same faces.
+
+For each test image the MTCNN detection that overlaps the annotated face box
+most is taken (IoU >= --min-iou; CUHK boxes are tighter than detector boxes,
+hence a low default); images without one count as missed for both.
+NME = mean over the 5 points of ||pred - gt|| / ||gt left eye - gt right eye||
+(../shared/docs/METRICS.md).  The last line printed is one JSON object.
+"""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from facecascade.boxes import iou_matrix  # noqa: E402
+from facecascade.images import ImageReadError, read_image  # noqa: E402
+from facecascade.metrics import nme_per_face, nme_per_point  # noqa: E402
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--list", type=Path, default=SHARED_DATA / "cuhk_facepoint" / "test_net7876.txt")
+    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    ap.add_argument("--min-face", type=float, default=20)
+    ap.add_argument("--min-iou", type=float, default=0.3)
+    ap.add_argument("--cascade-backend", default="auto")
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "compare_landmarks")
+    args = ap.parse_args(argv)
+    from facecascade.cascade import LandmarkCascade
+
+    det = MTCNN(args.model_dir, min_face=args.min_face)
+    lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
+    lines = [ln for ln in args.list.read_text().splitlines() if ln.strip()][:args.limit]
+    gt_all, onet_all, l1_all, l2_all = [], [], [], []
+    missed = bad = 0
+    for ln, line in enumerate(tqdm(lines, desc="cuhk test", file=sys.stderr), 1):
+        p = line.split()
+        if len(p) != 15:
+            bad += 1
+            print(f"skip: {args.list}:{ln}: expected 15 fields, got {len(p)}", file=sys.stderr)
+            continue
+        v = np.array([float(x) for x in p[1:]])
+        box = np.array([v[0], v[2], v[1], v[3]])
+        gt = v[4:].reshape(5, 2)
+        try:
+            img = read_image(args.list.parent / p[0], where=f"{args.list}:{ln}")
+        except ImageReadError as e:
+            bad += 1
+            print(f"skip: {e}", file=sys.stderr)
+            continue
+        faces = det.detect(img)
+        if len(faces) == 0:
+            missed += 1
+            continue
+        ious = iou_matrix(box[None], faces.boxes)[0]
+        k = int(np.argmax(ious))
+        if ious[k] < args.min_iou:
+            missed += 1
+            continue
+        res = lc.predict(img, box=tuple(float(x) for x in faces.boxes[k]))
+        gt_all.append(gt)
+        onet_all.append(faces.points[k])
+        l1_all.append(np.asarray(res.l1).reshape(5, 2))
+        l2_all.append(np.asarray(res.l2).reshape(5, 2))
+    gt_all = np.array(gt_all)
+    out = {"list": str(args.list), "n_images": len(lines), "n_faces": len(gt_all), "missed": missed,
+           "skipped": bad}
+    for name, pred in (("onet", onet_all), ("cascade_l1", l1_all), ("cascade_l2", l2_all)):
+        pred = np.array(pred)
+        nme = nme_per_face(pred, gt_all)
+        out[f"nme_{name}"] = round(100 * float(nme.mean()), 3)
+        out[f"fail_{name}"] = round(100 * float(np.mean(nme > 0.10)), 2)
+        out[f"nme_per_point_{name}"] = [round(100 * float(x), 2) for x in nme_per_point(pred, gt_all)]
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "summary.json").write_text(json.dumps(out, indent=1))
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

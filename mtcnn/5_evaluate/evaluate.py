@@ -1,0 +1,106 @@
+#!/usr/bin/env python
+"""Step 5: evaluate the MTCNN detector on WIDER-format ground truth.
+
+AP at IoU 0.5 (VOC all-point) over all valid faces and by gt height bucket
+(large >= 50, medium 20-50, small < 20 px), per ../shared/docs/METRICS.md;
+PR-curve PNG and the detections (WIDER format) under --out.  Timing: wall
+seconds of detect() per image (decoding excluded), single thread, median.
+The last line printed is one JSON object:
+  n_images, ap_all, ap_large, ap_medium, ap_small (AP in %), sec_per_image, ...
+"""
+import os
+
+# single thread unless told otherwise: the speed figure is defined that way
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+from facecascade.caffe_loader import add_device_arguments  # noqa: E402
+from facecascade.detection_metrics import evaluate, plot_pr  # noqa: E402
+from facecascade.images import ImageReadError, read_image  # noqa: E402
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.paths import REPO_ROOT  # noqa: E402
+from facecascade.wider import read_wider, write_wider  # noqa: E402
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gt", type=Path, required=True, help="WIDER-format ground-truth file")
+    ap.add_argument("--images", type=Path, required=True, help="folder the image names are relative to")
+    ap.add_argument("--min-face", type=float, default=20)
+    ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
+    ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
+    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe",
+                    help="pycaffe (default) or OpenCV's dnn reading the same prototxt/caffemodel")
+    ap.add_argument("--stages", type=int, choices=(1, 2, 3), default=3, help="stop after P (1), R (2) or O (3)")
+    ap.add_argument("--limit", type=int, default=None, help="first N images only")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "evaluate")
+    add_device_arguments(ap)
+    args = ap.parse_args(argv)
+    cv2.setNumThreads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    gt = read_wider(args.gt)[:args.limit]
+    det = MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor, thresholds=args.thresholds,
+                gpu=args.gpu, backend=args.backend, stages=args.stages)
+    args.out.mkdir(parents=True, exist_ok=True)
+    detections, times, bad, used = {}, [], 0, []
+    warm = True
+    for rec in tqdm(gt, desc="detect", file=sys.stderr):
+        try:
+            img = read_image(args.images / rec.name, where=f"{args.gt}:{rec.line}")
+        except ImageReadError as e:
+            bad += 1
+            print(f"skip: {e}", file=sys.stderr)
+            continue
+        if warm:  # first call allocates: not timed
+            det.detect(img)
+            warm = False
+        t0 = time.perf_counter()
+        faces = det.detect(img)
+        times.append(time.perf_counter() - t0)
+        detections[rec.name] = np.column_stack([faces.boxes, faces.scores]) if len(faces) else np.zeros((0, 5))
+        used.append(rec)
+    res = evaluate(detections, used)
+    plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {args.min_face:g})")
+    write_wider(args.out / "detections.txt",
+                [(n, d[:, :4]) for n, d in detections.items()])
+    summary = {
+        "n_images": len(used), "skipped_images": bad,
+        "ap_all": round(100 * res["ap_all"], 2), "ap_large": round(100 * res["ap_large"], 2),
+        "ap_medium": round(100 * res["ap_medium"], 2), "ap_small": round(100 * res["ap_small"], 2),
+        "sec_per_image": round(float(np.median(times)), 4) if times else None,
+        "sec_per_image_mean": round(float(np.mean(times)), 4) if times else None,
+        "n_gt_valid": res["n_gt"], "n_detections": res["n_detections"],
+        "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
+        "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
+        "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
+        "pr_curve": str(args.out / "pr_curve.png"),
+    }
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,70 @@
+"""IoU (union / min), NMS, box regression, square-ing and cropping on hand-made cases."""
+import numpy as np
+import pytest
+
+from facecascade import boxes as B
+
+
+def test_iou_union_and_min_hand_made():
+    a = np.array([0, 0, 10, 10.0])
+    others = np.array([[0, 0, 10, 10],      # same box
+                       [5, 0, 15, 10],      # half overlap: inter 50, union 150
+                       [2, 2, 6, 6],        # inside: inter 16, union 100, min 16
+                       [20, 20, 30, 30]])   # disjoint
+    np.testing.assert_allclose(B.iou(a, others, "union"), [1, 50 / 150, 16 / 100, 0])
+    np.testing.assert_allclose(B.iou(a, others, "min"), [1, 50 / 100, 1.0, 0])
+
+
+def test_iou_touching_and_degenerate():
+    a = np.array([0, 0, 10, 10.0])
+    assert B.iou(a, np.array([[10, 0, 20, 10.0]]))[0] == 0  # edges touch: no area
+    assert B.iou(a, np.array([[3, 3, 3, 3.0]]))[0] == 0     # zero-size box
+    with pytest.raises(ValueError):
+        B.iou(a, a[None], "maximum")
+
+
+def test_iou_matrix_symmetry(rng):
+    x1y1 = rng.uniform(0, 50, (6, 2))
+    bx = np.concatenate([x1y1, x1y1 + rng.uniform(1, 30, (6, 2))], axis=1)
+    m = B.iou_matrix(bx, bx)
+    np.testing.assert_allclose(m, m.T)
+    np.testing.assert_allclose(np.diag(m), 1)
+
+
+def test_nms_union_keeps_best_and_disjoint():
+    dets = np.array([[0, 0, 10, 10, 0.9],
+                     [1, 1, 11, 11, 0.8],    # IoU 81/119 = 0.68 with the first
+                     [20, 20, 30, 30, 0.7],
+                     [0, 0, 10, 10, 0.95]])  # duplicate of the first, higher score
+    assert list(B.nms(dets, 0.5, "union")) == [3, 2]
+    assert list(B.nms(dets, 0.7, "union")) == [3, 1, 2]  # 0.68 <= 0.7 survives
+
+
+def test_nms_min_removes_box_inside_box():
+    dets = np.array([[0, 0, 100, 100, 0.9],
+                     [10, 10, 30, 30, 0.8]])  # union IoU 0.04, min IoU 1
+    assert list(B.nms(dets, 0.7, "union")) == [0, 1]
+    assert list(B.nms(dets, 0.7, "min")) == [0]
+    assert len(B.nms(np.zeros((0, 5)), 0.5)) == 0
+
+
+def test_regression_round_trip(rng):
+    crops = np.concatenate([rng.uniform(0, 100, (20, 2)), np.zeros((20, 2))], axis=1)
+    crops[:, 2:] = crops[:, :2] + rng.uniform(5, 80, (20, 1))
+    gt = crops + rng.uniform(-10, 10, (20, 4))
+    t = B.regression_targets(crops, gt)
+    np.testing.assert_allclose(B.apply_regression(crops, t), gt, atol=1e-9)
+    # a hand-made case: a 10 px crop, gt shifted by 2 px right -> dx = 0.2
+    np.testing.assert_allclose(B.regression_targets([[0, 0, 10, 10]], [[2, 0, 12, 10]]), [[0.2, 0, 0.2, 0]])
+
+
+def test_square_keeps_centre_and_scores():
+    sq = B.square(np.array([[10, 20, 30, 60, 0.5]]))
+    np.testing.assert_allclose(sq, [[0, 20, 40, 60, 0.5]])
+
+
+def test_crop_resize_pads_outside_with_zeros():
+    img = np.full((20, 20, 3), 200, np.uint8)
+    c = B.crop_resize(img, np.array([[-10, -10, 10, 10.0]]), 20)
+    assert c.shape == (1, 20, 20, 3)
+    assert c[0, :9, :9].max() == 0 and c[0, 11:, 11:].min() == 200

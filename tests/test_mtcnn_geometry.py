@@ -1,0 +1,119 @@
+"""MTCNN geometry without nets: pyramid scales, P-Net cell -> box, crops, sampling classes."""
+import cv2
+import numpy as np
+import pytest
+
+from facecascade import mtcnn_sampling as ms
+from facecascade.boxes import apply_regression, crop_resize, iou_matrix
+from facecascade.mtcnn import build_levels, cells_to_boxes, crop_from_levels, pyramid_scales
+
+
+def test_pyramid_scales_reference_values():
+    s = pyramid_scales(100, 200, min_face=20, factor=0.709)
+    # first scale maps a 20 px face onto P-Net's 12 px window
+    assert s[0] == pytest.approx(0.6)
+    np.testing.assert_allclose(np.array(s[1:]) / np.array(s[:-1]), 0.709)
+    # the smallest level keeps the short side >= 12 px, the next would not
+    assert 100 * s[-1] >= 12 and 100 * s[-1] * 0.709 < 12
+    assert len(s) == 5  # 60, 42.5, 30.2, 21.4, 15.2 px short side
+    assert pyramid_scales(11, 500) == []  # too small for one window at min face 20 -> 12 px
+    with pytest.raises(ValueError):
+        pyramid_scales(100, 100, factor=1.2)
+
+
+def test_pyramid_flag_changes_levels():
+    assert len(pyramid_scales(480, 640, 20, 0.5)) < len(pyramid_scales(480, 640, 20, 0.709))
+
+
+def test_cell_to_box_back_computation():
+    prob = np.zeros((5, 6))
+    prob[2, 3] = 0.9   # row y=2, column x=3
+    prob[0, 0] = 0.5   # under the threshold
+    offsets = np.zeros((4, 5, 6))
+    offsets[:, 2, 3] = [0.1, -0.1, 0.2, 0.0]
+    c = cells_to_boxes(prob, offsets, scale=0.5, threshold=0.6)
+    assert c.shape == (1, 9)
+    # [2x, 2y, 2x + 12, 2y + 12] / scale
+    np.testing.assert_allclose(c[0, :5], [12, 8, 36, 32, 0.9])
+    # regression in units of the 24 px box
+    np.testing.assert_allclose(apply_regression(c[:, :5], c[:, 5:9])[0, :4], [14.4, 5.6, 40.8, 32])
+
+
+def test_cell_grid_matches_pnet_receptive_field():
+    # P-Net's output size for an input of n px (conv3, pool3/2 ceil, conv3, conv3)
+    def out_size(n):
+        n = n - 2
+        n = int(np.ceil((n - 3) / 2)) + 1
+        return n - 4
+    for n in (12, 13, 50, 307):
+        last = out_size(n) - 1
+        assert 2 * last + 12 <= n + 1  # the last cell's window stays (within 1 px) inside
+
+
+def test_crop_from_levels_matches_direct_crop():
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (200, 240, 3), dtype=np.uint8), (0, 0), 3)
+    boxes = np.array([[40, 30, 88, 78], [-10, -10, 38, 38], [0, 0, 192, 192]], float)
+    levels = [(1.0, img)] + build_levels(img, [0.5, 0.25])
+    got = crop_from_levels(levels, boxes, 24)
+    ref = crop_resize(img, boxes, 24).astype(np.float32)
+    assert got.shape == (3, 24, 24, 3)
+    assert np.abs(got - ref).mean() < 4  # smooth image: bilinear vs area resize agree closely
+    assert got[1, :4, :4].max() == 0     # 10 of 48 px outside -> 5 of 24 zero-padded
+
+
+def test_sampling_iou_classes():
+    assert list(ms.iou_class([0.0, 0.29, 0.3, 0.39, 0.4, 0.64, 0.65, 1.0])) == [0, 0, -1, -1, 2, 2, 1, 1]
+    gt = np.array([[0, 0, 100, 100.0]])
+    crops = np.array([[0, 0, 100, 100], [10, 0, 110, 100], [50, 0, 150, 100], [300, 300, 400, 400]], float)
+    kinds, best, iou = ms.classify_crops(crops, gt)
+    np.testing.assert_allclose(iou, [1, 90 / 110, 50 / 150, 0])
+    assert list(kinds) == [ms.POS, ms.POS, -1, ms.NEG]
+
+
+def test_sampling_jitter_and_negatives_respect_classes(rng):
+    img = rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)
+    gts = np.array([[100, 80, 160, 150], [250, 100, 300, 160]], float)
+    b = ms.SampleBuilder(24)
+    ms.sample_wider_image(b, img, gts, rng, n_neg=30, n_jitter=30)
+    s = b.build()
+    assert s.images.shape[1:] == (24, 24, 3)
+    assert set(np.unique(s.kinds)) <= {ms.NEG, ms.POS, ms.PART}
+    counts = s.counts()
+    assert counts["negative"] > 20 and counts["positive"] > 5 and counts["part"] > 5
+    # regression targets reproduce the gt from the crop they belong to (checked on positives)
+    pos = s.kinds == ms.POS
+    assert np.all(np.abs(s.roi[pos]) < 0.5)
+
+
+def test_landmark_targets_and_flip():
+    crop = np.array([[10, 20, 110, 120.0]])
+    pts = np.array([[[40, 50], [80, 50], [60, 70], [45, 95], [75, 95]]], float)
+    t = ms.landmark_targets(crop, pts)
+    np.testing.assert_allclose(t[0, :2], [0.3, 0.3])
+    roi = np.array([[0.1, 0.0, -0.2, 0.05]], np.float32)
+    roi_f, t_f = ms.flip_targets(roi, t)
+    np.testing.assert_allclose(roi_f, [[0.2, 0.0, -0.1, 0.05]])
+    tf = t_f.reshape(5, 2)
+    # the mirrored image-left eye is the old image-right eye at x -> 1 - x
+    np.testing.assert_allclose(tf[0], [1 - 0.7, 0.3], atol=1e-6)
+    np.testing.assert_allclose(tf[3], [1 - 0.65, 0.75], atol=1e-6)
+    assert tf[0, 0] < tf[1, 0]
+    # flipping twice is the identity
+    roi_ff, t_ff = ms.flip_targets(roi_f, t_f)
+    np.testing.assert_allclose(roi_ff, roi, atol=1e-6)
+    np.testing.assert_allclose(t_ff, t, atol=1e-6)
+
+
+def test_landmark_face_sampling_crops_contain_points(rng):
+    img = rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    box = np.array([50, 50, 150, 150.0])
+    pts = np.array([[80, 85], [120, 85], [100, 105], [85, 125], [115, 125]], float)
+    b = ms.SampleBuilder(48)
+    ms.sample_landmark_face(b, img, box, pts, rng, n_landmark=3, n_pos=2, n_neg=3)
+    s = b.build()
+    lm = s.kinds == ms.LANDMARK
+    assert lm.sum() >= 1
+    assert np.all((s.pts[lm] > 0) & (s.pts[lm] < 1))
+    assert np.all(s.reg[s.kinds == ms.POS] == 0)  # CUHK-style positives: classification only
+    assert iou_matrix(box[None], box[None])[0, 0] == 1

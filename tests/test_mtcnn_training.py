@@ -1,0 +1,56 @@
+"""Real Caffe training of the MTCNN nets: the multi-task loss masks work and a
+short run on a few hundred real samples lowers the loss."""
+import numpy as np
+import pytest
+
+from facecascade import mtcnn_nets as mn
+from facecascade import mtcnn_sampling as ms
+from facecascade.images import read_image
+from facecascade.wider import read_wider
+
+
+def make_solver(caffe, tmp_path, net, batch, lr=0.01):
+    train_pt, _ = mn.write_prototxts(caffe, net, tmp_path, batch)
+    solver_pt = mn.write_solver(caffe, tmp_path / "solver.prototxt", train_pt, lr, 1000, [1000], tmp_path / net)
+    return caffe.get_solver(str(solver_pt))
+
+
+def test_masked_samples_give_no_loss_and_no_gradient(caffe, tmp_path, rng):
+    solver = make_solver(caffe, tmp_path, "onet", 4)
+    net = solver.net
+    net.blobs["data"].data[...] = rng.normal(size=net.blobs["data"].data.shape)
+    net.blobs["label"].data[...] = [-1, -1, -1, -1]     # no pos/neg: parts and landmarks only
+    net.blobs["roi_mask"].data[...] = 0
+    net.blobs["roi"].data[...] = 0
+    net.blobs["pts_mask"].data[...] = 0
+    net.blobs["pts"].data[...] = 0
+    net.forward()
+    net.backward()
+    assert float(net.blobs["box_loss"].data) == 0 and float(net.blobs["pts_loss"].data) == 0
+    assert np.all(net.blobs["fc6-2"].diff == 0) and np.all(net.blobs["fc6-3"].diff == 0)
+    # one landmark sample switched on: only its row gets a gradient
+    net.blobs["pts_mask"].data[2] = 1
+    net.blobs["pts"].data[2] = 0.5
+    net.forward()
+    net.backward()
+    d = np.abs(net.blobs["fc6-3"].diff).sum(axis=1)
+    assert d[2] > 0 and d[[0, 1, 3]].sum() == 0
+
+
+@pytest.mark.slow
+def test_short_pnet_training_lowers_loss(caffe, shared_data, tmp_path):
+    rng = np.random.default_rng(0)
+    recs = read_wider(shared_data / "wider_train" / "wider_train_bbx_gt.txt")[:12]
+    b = ms.SampleBuilder(12)
+    for r in recs:
+        img = read_image(shared_data / "wider_train" / "images" / r.name)
+        ms.sample_wider_image(b, img, r.boxes, rng, n_neg=20, n_jitter=8)
+    samples = b.build()
+    assert 200 <= len(samples) <= 3000, samples.counts()
+    caffe.set_random_seed(0)
+    solver = make_solver(caffe, tmp_path, "pnet", 64, lr=0.01)
+    sampler = mn.BatchSampler(samples, 64, {ms.NEG: 3, ms.POS: 1, ms.PART: 1}, rng)
+    hist = np.array(mn.train(solver, sampler, 300))
+    first, last = hist[:30, 1:3].mean(axis=0), hist[-30:, 1:3].mean(axis=0)
+    assert last[0] < 0.8 * first[0], (first, last)   # classification loss falls
+    assert last[1] < first[1], (first, last)         # box regression loss falls
