@@ -98,13 +98,15 @@ def build_run_index(instrs):
     return runs[0]
 
 
-def build_argv(instrs):
-    """The arguments build_caffe.sh receives, expanded by bash as the RUN shell would."""
+def build_argv(instrs, build_args=None):
+    """The arguments build_caffe.sh receives, expanded by bash as the RUN shell would
+    (ARG defaults, or `docker build --build-arg` values given in build_args)."""
     rest = instrs[build_run_index(instrs)][1]
     m = re.search(r"bash\s+docker/build_caffe\.sh((?:[^&;|]|&(?!&))*)", rest)
     assert m, f"cannot find the build_caffe.sh call in: {rest}"
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
     env.update(arg_defaults(instrs))
+    env.update(build_args or {})
     res = subprocess.run(["bash", "-c", "argv() { printf '%s\\0' \"$@\"; }; argv" + m.group(1)],
                          env=env, capture_output=True, text=True, check=True)
     return res.stdout.split("\0")[:-1]
@@ -240,6 +242,15 @@ def test_script_parser_accepts_the_build_call(which, cuda_df, cpu_df, tmp_path):
         assert "CPU_ONLY := 1" in config
 
 
+def test_cuda_arch_build_arg_reaches_the_script(cuda_df, tmp_path):
+    """docker build --build-arg CUDA_ARCH="86 90+PTX" narrows the arch list."""
+    argv = build_argv(cuda_df, {"CUDA_ARCH": "86 90+PTX", "CAFFE_JOBS": "3"})
+    assert argv[argv.index("--jobs") + 1] == "3"
+    version = re.search(r"nvidia/cuda:(\d+\.\d+)", base_image(cuda_df)).group(1)
+    _, config = print_config(argv, tmp_path, fake_cuda(tmp_path, version))
+    assert gencodes(config) == ({"86", "90"}, {"90"})
+
+
 def test_arch_list_follows_nvcc_version(tmp_path):
     fields, config = print_config(["--cuda"], tmp_path, fake_cuda(tmp_path, "12.9"))
     assert gencodes(config) == (CUDA12_SASS, CUDA12_PTX)
@@ -303,8 +314,7 @@ def _copy_sources(instrs, upto):
 def script_inputs():
     """Paths in the checkout that build_caffe.sh reads (tracked, not hidden)."""
     text = SCRIPT.read_text()
-    paths = set(re.findall(r'\$REPO/([\w./-]+)', text))
-    paths |= {m for m in re.findall(r'CUDA_PATCH=\$REPO/([\w./-]+)', text)}
+    paths = {p.rstrip("/") for p in re.findall(r'\$REPO/([\w./-]+)', text)}
     return sorted(p for p in paths if not p.startswith(".") and (REPO_ROOT / p).exists())
 
 

@@ -20,6 +20,7 @@ import numpy as np  # noqa: E402
 
 from facecascade import records as rec  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 
 
 def main(argv=None):
@@ -67,4 +68,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -108,7 +108,7 @@ def make_samples(image, record, level, cfg, rng, l1_points=None):
     return out
 
 
-def generate(records, out_dir, list_name, level, cfg, seed=0, l1_predictions=None):
+def generate(records, out_dir, list_name, level, cfg, seed=0, l1_predictions=None, progress=True):
     """Write the samples of `records` as PNGs under out_dir/<list stem>/ and the
     ImageData list out_dir/list_name (path + 10 values).  Bad records (missing or
     corrupt images, points outside the image) are skipped and counted.
@@ -120,7 +120,7 @@ def generate(records, out_dir, list_name, level, cfg, seed=0, l1_predictions=Non
     rng = np.random.default_rng(seed)
     rows, skipped, examples = [], {}, []
     faces = 0
-    for i, record in enumerate(tqdm(records, desc=f"level {level} {stem}", unit="face")):
+    for i, record in enumerate(tqdm(records, desc=f"level {level} {stem}", unit="face", disable=not progress)):
         try:
             image = read_image(record.image, where=record.where)
             check_points_in_image(record, image.shape[1], image.shape[0])

@@ -123,9 +123,12 @@ def deploy_from_train(train):
         out.CopyFrom(layer)
         out.ClearField("include")
         out.ClearField("exclude")
-        for f in ("weight_filler", "bias_filler"):
-            for p in (out.convolution_param, out.inner_product_param):
-                p.ClearField(f)
+        # fillers mean nothing at deploy time (checked with HasField: touching a
+        # sub-message would add an empty one to every layer)
+        for param in ("convolution_param", "inner_product_param"):
+            if out.HasField(param):
+                for f in ("weight_filler", "bias_filler"):
+                    getattr(out, param).ClearField(f)
     return deploy
 
 

@@ -226,3 +226,16 @@ def _write_log(path, rows):
         w.writeheader()
         w.writerows(rows)
     tmp.replace(path)
+
+
+def export_snapshot(solver_path, caffemodel, out_dir, bn_batches=50):
+    """Export a snapshot like the end of a run: BatchNorm statistics recomputed
+    on training batches, then deploy + folded models in out_dir/model."""
+    caffe = import_caffe()
+    out_dir = Path(out_dir)
+    _, _, net_param, _ = resolve_paths(solver_path, out_dir)
+    resolved_net = out_dir / (Path(read_solver(solver_path).net).stem + ".resolved.prototxt")
+    check_image_lists(net_param)
+    net = caffe.Net(str(resolved_net), str(caffemodel), caffe.TRAIN)
+    recompute_batchnorm(net, bn_batches)
+    return export_models(net, net_param, out_dir / "model", net_param.name)

@@ -88,8 +88,9 @@ def main(argv=None):
                 [(n, d[:, :4]) for n, d in detections.items()])
     summary = {
         "n_images": len(used), "skipped_images": bad,
-        "ap_all": round(100 * res["ap_all"], 2), "ap_large": round(100 * res["ap_large"], 2),
-        "ap_medium": round(100 * res["ap_medium"], 2), "ap_small": round(100 * res["ap_small"], 2),
+        # a bucket without valid gt has no AP: null in the JSON
+        **{f"ap_{b}": (None if np.isnan(res[f"ap_{b}"]) else round(100 * res[f"ap_{b}"], 2))
+           for b in ("all", "large", "medium", "small")},
         "sec_per_image": round(float(np.median(times)), 4) if times else None,
         "sec_per_image_mean": round(float(np.mean(times)), 4) if times else None,
         "n_gt_valid": res["n_gt"], "n_detections": res["n_detections"],

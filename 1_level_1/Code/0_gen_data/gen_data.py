@@ -14,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
 
 from facecascade import datagen  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
-from facecascade.records import read_records  # noqa: E402
+from facecascade.records import LabelFormatError, read_records  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 
 
 def add_augment_arguments(ap, defaults=datagen.AugmentConfig()):
@@ -50,6 +51,10 @@ def main(argv=None, level=1):
     ap.add_argument("--out", default=str(root / "Data"), help="output folder (default %(default)s)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N faces of each list (quick runs)")
+    if level == 2:
+        ap.add_argument("--l1-predictions", nargs=2, metavar=("TRAIN_PRED", "TEST_PRED"),
+                        help="records lists of level-1 predictions for --train and --test "
+                             "(1_level_1/Code/3_inference); default: simulated level-1 errors")
     add_augment_arguments(ap)
     args = ap.parse_args(argv)
     prefix = f"l{level}"
@@ -58,8 +63,16 @@ def main(argv=None, level=1):
         records = read_records(path)
         if args.limit:
             records = records[:args.limit]
+        l1 = None
+        if getattr(args, "l1_predictions", None):
+            pred = {str(r.image): r.points for r in read_records(args.l1_predictions[int(test)])}
+            missing = [r.where for r in records if str(r.image) not in pred]
+            if missing:
+                raise LabelFormatError(f"{missing[0]}: no level-1 prediction for this image "
+                                       f"in {args.l1_predictions[int(test)]}")
+            l1 = [pred[str(r.image)] for r in records]
         res = datagen.generate(records, args.out, f"{prefix}_{split}.txt", level,
-                               augment_config(args, test), seed=args.seed + test)
+                               augment_config(args, test), seed=args.seed + test, l1_predictions=l1)
         report[split] = res
         print(f"{split}: {res['faces']} faces -> {res['written']} samples in {args.out}/{prefix}_{split}.txt; "
               f"skipped {sum(res['skipped'].values())} {res['skipped'] or ''}")
@@ -70,4 +83,4 @@ def main(argv=None, level=1):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -17,6 +17,7 @@ from facecascade import drawing, geometry as geo  # noqa: E402
 from facecascade.images import read_image, write_image  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.records import read_label_list  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 
 
 def main(argv=None, level=1):
@@ -45,4 +46,4 @@ def main(argv=None, level=1):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
 from facecascade import landmark_net  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.prototxt import write_text  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 
 TRAIN_DIR = {1: REPO_ROOT / "1_level_1/Code/2_train", 2: REPO_ROOT / "2_level_2/Code/0_train"}
 
@@ -34,4 +35,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.training import run_training  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 
 SOLVERS = {1: REPO_ROOT / "1_level_1/Code/2_train/solver.prototxt",
            2: REPO_ROOT / "2_level_2/Code/0_train/solver.prototxt"}
@@ -47,4 +48,4 @@ def main(argv=None, level=1):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

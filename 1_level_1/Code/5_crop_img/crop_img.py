@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "0_gen_data"))
 
 from gen_data import main  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 
 if __name__ == "__main__":
-    main(level=2)
+    run(main, level=2)

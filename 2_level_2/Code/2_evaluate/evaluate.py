@@ -23,6 +23,7 @@ from facecascade.evaluation import evaluate  # noqa: E402
 from facecascade.nets import BACKENDS  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.records import FORMATS, read_landmark_list  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 
 
 def add_model_arguments(ap, level2=True):
@@ -74,4 +75,4 @@ def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" 
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

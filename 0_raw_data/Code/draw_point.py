@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Draw the labelled points of a list onto its images, to check the labels by eye.
+
+    python 0_raw_data/Code/draw_point.py --list 0_raw_data/Data/train.txt [--n 50]
+    python 0_raw_data/Code/draw_point.py --list LIST --format {celeba,cuhk,mtfl}
+Image-left eye red, the other points green, face box yellow; written to
+0_raw_data/Result/draw_img/.  Unreadable images are reported and skipped.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+from tqdm import tqdm  # noqa: E402
+
+from facecascade import drawing  # noqa: E402
+from facecascade.cli import run  # noqa: E402
+from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
+from facecascade.paths import REPO_ROOT  # noqa: E402
+from facecascade.records import FORMATS, read_landmark_list, read_records  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--list", default=str(REPO_ROOT / "0_raw_data/Data/train.txt"))
+    ap.add_argument("--format", choices=("records",) + FORMATS, default="records",
+                    help="records (divide_tr_te.py output, default) or a source format")
+    ap.add_argument("--root", help="image root (default: the list's folder)")
+    ap.add_argument("--n", type=int, default=50, help="first N faces (0: all)")
+    ap.add_argument("--out", default=str(REPO_ROOT / "0_raw_data/Result/draw_img"))
+    args = ap.parse_args(argv)
+    recs = read_records(args.list) if args.format == "records" else read_landmark_list(args.list, args.format, args.root)
+    if args.n:
+        recs = recs[:args.n]
+    bad = 0
+    for i, r in enumerate(tqdm(recs, unit="image")):
+        try:
+            img = read_image(r.image, where=r.where)
+        except ImageReadError as e:
+            print("skipped:", e)
+            bad += 1
+            continue
+        if r.box is not None:
+            drawing.draw_box(img, r.box)
+        drawing.draw_points(img, r.points[1:], drawing.GREEN)
+        drawing.draw_points(img, r.points[:1], drawing.RED)
+        write_image(Path(args.out) / f"{i:05d}_{Path(r.image).stem}.jpg", img)
+    print(f"{len(recs) - bad} drawn to {args.out}, {bad} skipped")
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Export a training snapshot as deployable models, optionally shipping them.
+
+    python 1_level_1/Code/2_train/export.py --level 1 [--snapshot FILE.caffemodel] [--ship]
+Recomputes BatchNorm statistics with the snapshot's weights, writes the deploy
+and BatchNorm-folded models to <level>/Result/train/model, and with --ship
+copies the folded pair to 3_demo/Data/l<level>_deploy.prototxt / l<level>.caffemodel
+(what the demo, the evaluation and the tests use by default).
+"""
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
+
+from facecascade.paths import DEMO_DATA, REPO_ROOT  # noqa: E402
+from facecascade.training import export_snapshot, latest_snapshot  # noqa: E402
+from facecascade.cli import run  # noqa: E402
+from train import SOLVERS  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--level", type=int, choices=(1, 2), default=1)
+    ap.add_argument("--snapshot", help="caffemodel snapshot (default: the newest of the run)")
+    ap.add_argument("--out", help="run folder (default: <level>/Result/train)")
+    ap.add_argument("--bn-batches", type=int, default=50)
+    ap.add_argument("--ship", action="store_true", help="copy the folded model into 3_demo/Data")
+    args = ap.parse_args(argv)
+    lv = args.level
+    out = Path(args.out or REPO_ROOT / f"{lv}_level_{lv}" / "Result" / "train")
+    snap = args.snapshot
+    if not snap:
+        state = latest_snapshot(out / "snapshot")
+        if state is None:
+            raise FileNotFoundError(f"{out / 'snapshot'}: no snapshot to export")
+        snap = str(state).replace(".solverstate", ".caffemodel")
+    summary = export_snapshot(SOLVERS[lv], snap, out, args.bn_batches)
+    summary["snapshot"] = str(snap)
+    if args.ship:
+        shutil.copyfile(summary["deploy"], DEMO_DATA / f"l{lv}_deploy.prototxt")
+        shutil.copyfile(summary["caffemodel"], DEMO_DATA / f"l{lv}.caffemodel")
+        summary["shipped"] = str(DEMO_DATA)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    run(main)

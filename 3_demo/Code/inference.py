@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Run the landmark cascade on images and draw the result (the seed's demo).
+
+    python 3_demo/Code/inference.py                        # the shipped demo images
+    python 3_demo/Code/inference.py --images DIR           # your photos (no labels)
+    python 3_demo/Code/inference.py --list LIST --format {celeba,cuhk,mtfl}
+
+Draws ground truth green (when labelled), level 1 red, level 2 blue, the face
+region yellow, into 3_demo/Result/draw_img/, and prints the time per image.
+Level 1's region: the list's face box when it has one; else our MTCNN
+detector's boxes when its models are shipped (--region detect, --detect);
+else the whole image (the seed's mode).  Runs on pycaffe, or on OpenCV's DNN
+module when Caffe is not built (--backend).
+"""
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+import numpy as np  # noqa: E402
+
+from facecascade import drawing  # noqa: E402
+from facecascade.caffe_loader import add_device_arguments  # noqa: E402
+from facecascade.cascade import LandmarkCascade  # noqa: E402
+from facecascade.cli import run  # noqa: E402
+from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
+from facecascade.nets import BACKENDS  # noqa: E402
+from facecascade.paths import DEMO_DATA, REPO_ROOT  # noqa: E402
+from facecascade.records import FORMATS, FaceRecord, read_celeba, read_landmark_list  # noqa: E402
+
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+DEMO_SETS = [
+    dict(list=DEMO_DATA / "celeba/list_landmarks_celeba_demo.txt", format="celeba",
+         bbox=DEMO_DATA / "celeba/list_bbox_celeba_demo.txt"),
+    dict(list=DEMO_DATA / "cuhk/test_net7876_demo.txt", format="cuhk", bbox=None),
+]
+
+
+def load_detector(gpu=None):
+    """Our MTCNN, or None when its models are not shipped."""
+    try:
+        from facecascade.mtcnn import MTCNN
+        return MTCNN(gpu=gpu) if "gpu" in MTCNN.__init__.__code__.co_varnames else MTCNN()
+    except (ImportError, FileNotFoundError, OSError) as e:
+        print(f"note: MTCNN detector unavailable ({e}); using the whole image")
+        return None
+
+
+def face_boxes(image, record, region, detector):
+    """The level-1 regions of one image: list of boxes (None = whole image)."""
+    if region == "whole":
+        return [None]
+    if region in ("box", "auto") and record.box is not None:
+        return [record.box]
+    if region in ("detect", "auto") and detector is not None:
+        dets = detector.detect(image)
+        boxes = [tuple(float(v) for v in b[:4]) for b in np.asarray(dets.boxes).reshape(-1, 4)]
+        if record.points is not None and boxes:
+            # a labelled image: keep the detection holding the labelled face
+            centre = record.points.mean(0)
+            d = [np.hypot(*(centre - [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])) for b in boxes]
+            boxes = [boxes[int(np.argmin(d))]]
+        if boxes:
+            return boxes
+        print(f"  {record.image.name}: no face found by the detector; using the whole image")
+    if region == "box":
+        raise ValueError(f"{record.where or record.image}: --region box needs a face box")
+    return [None]
+
+
+def collect(args):
+    """[(record, source label)] from --images / --list / the shipped demo sets."""
+    if args.images:
+        folder = Path(args.images)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"{folder}: not a folder")
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        if not files:
+            raise FileNotFoundError(f"{folder}: no images ({', '.join(sorted(IMAGE_EXTS))})")
+        return [FaceRecord(p, None, None, str(p)) for p in files]
+    sets = ([dict(list=Path(args.list), format=args.format, bbox=args.bbox)] if args.list else DEMO_SETS)
+    out = []
+    for s in sets:
+        if s["format"] == "celeba":
+            out += read_celeba(s["list"], args.root, bbox_file=s.get("bbox"))
+        else:
+            out += read_landmark_list(s["list"], s["format"], args.root)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = ap.add_mutually_exclusive_group()
+    src.add_argument("--images", help="folder of images to run on")
+    src.add_argument("--list", help="labelled list (ground truth drawn green)")
+    ap.add_argument("--format", choices=FORMATS, default="celeba", help="format of --list (default celeba)")
+    ap.add_argument("--bbox", help="CelebA list_bbox_celeba.txt for a celeba --list")
+    ap.add_argument("--root", help="image root of --list (default: the list's folder)")
+    ap.add_argument("--region", choices=("auto", "whole", "box", "detect"), default="auto",
+                    help="level 1's region (default auto: list box, else detector, else whole image)")
+    ap.add_argument("--detect", action="store_true", help="same as --region detect")
+    ap.add_argument("--out", default=str(REPO_ROOT / "3_demo/Result/draw_img"), help="output folder")
+    ap.add_argument("--backend", choices=BACKENDS, default="auto", help="pycaffe or cv2.dnn (default auto)")
+    ap.add_argument("--flip-test", action="store_true", help="average with the mirrored prediction")
+    add_device_arguments(ap)
+    args = ap.parse_args(argv)
+    region = "detect" if args.detect else args.region
+
+    cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu, flip_test=args.flip_test)
+    records = collect(args)
+    detector = load_detector(args.gpu) if region in ("auto", "detect") and any(
+        r.box is None for r in records) else None
+    print(f"{len(records)} images, backend {cascade.backend}, region {region}")
+    out = Path(args.out)
+    faces = skipped = clamped = 0
+    times = []
+    for rec in records:
+        try:
+            image = read_image(rec.image, where=rec.where)
+        except ImageReadError as e:
+            print(f"  skipped: {e}")
+            skipped += 1
+            continue
+        t0 = time.perf_counter()
+        boxes = face_boxes(image, rec, region, detector)
+        results = cascade.predict_batch([image] * len(boxes), boxes)
+        dt = time.perf_counter() - t0
+        times.append(dt)
+        canvas = image.copy()
+        if rec.points is not None:
+            drawing.draw_points(canvas, rec.points, drawing.GREEN)
+        for box, res in zip(boxes, results):
+            if box is not None:
+                drawing.draw_box(canvas, box, drawing.YELLOW)
+            drawing.draw_points(canvas, res.l1, drawing.RED)
+            drawing.draw_points(canvas, res.l2, drawing.BLUE)
+            clamped += res.clamped
+        faces += len(results)
+        write_image(out / (rec.image.stem + ".jpg"), canvas)
+        print(f"  {rec.image.name}: {len(results)} face(s), {dt * 1000:.1f} ms")
+    print(f"done: {len(times)} images, {faces} faces, {skipped} skipped, {clamped} level-2 crops clamped; "
+          f"median {np.median(times) * 1000 if times else 0:.1f} ms per image; drawings in {out}")
+
+
+if __name__ == "__main__":
+    run(main)

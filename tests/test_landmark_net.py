@@ -1,0 +1,140 @@
+"""The landmark net: architecture table, deploy derived from the train prototxt,
+exact BatchNorm folding, shipped model size, pycaffe vs cv2.dnn, and a short
+real training run whose loss falls."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from facecascade import geometry as geo
+from facecascade import landmark_net as ln
+from facecascade.cascade import SHIPPED, LandmarkCascade
+from facecascade.paths import REPO_ROOT
+from facecascade.prototxt import read_net, write_text
+from facecascade.records import read_celeba
+
+TRAIN_PROTOTXT = {1: REPO_ROOT / "1_level_1/Code/2_train/l1_mobilenet.prototxt",
+                  2: REPO_ROOT / "2_level_2/Code/0_train/l2_mobilenet.prototxt"}
+# The seed's table, as (blob, C, H, W)
+TABLE = [("data", 3, 48, 48), ("conv1", 16, 24, 24), ("conv2_2_sum", 24, 12, 12),
+         ("conv3_2_sum", 32, 6, 6), ("conv4_2_sum", 64, 3, 3)]
+N_WEIGHTS_FOLDED = 262330          # every learnable value once BatchNorm is folded
+
+
+@pytest.fixture(scope="module")
+def deploy_net(caffe, tmp_path_factory):
+    path = tmp_path_factory.mktemp("net") / "deploy.prototxt"
+    write_text(path, ln.deploy_from_train(read_net(TRAIN_PROTOTXT[1])))
+    return caffe.Net(str(path), caffe.TEST), path
+
+
+def test_blob_shapes_follow_the_architecture_table(deploy_net):
+    net, _ = deploy_net
+    for name, c, h, w in TABLE:
+        assert net.blobs[name].data.shape == (1, c, h, w), name
+    assert net.blobs["fc1"].data.shape == (1, 256)
+    assert net.blobs["fc2"].data.shape == (1, 10)
+    types = {l.type for l in net.layers}
+    assert "ConvolutionDepthwise" in types
+    dw = [n for n, l in zip(net._layer_names, net.layers) if l.type == "ConvolutionDepthwise"]
+    assert len(dw) == 6
+    # expansion t = 6 in every bottleneck
+    assert net.blobs["conv2_1_expand"].data.shape[1] == 16 * 6
+    assert net.blobs["conv4_2_expand"].data.shape[1] == 64 * 6
+
+
+def test_both_levels_share_one_architecture(caffe):
+    l1, l2 = read_net(TRAIN_PROTOTXT[1]), read_net(TRAIN_PROTOTXT[2])
+    strip = lambda net: [(l.name, l.type, tuple(l.bottom), tuple(l.top)) for l in net.layer]
+    assert strip(l1) == strip(l2)
+
+
+def test_folding_batchnorm_is_exact(caffe, deploy_net, tmp_path, rng):
+    net, path = deploy_net
+    for name, blobs in net.params.items():          # random weights and statistics
+        for b in blobs:
+            b.data[...] = rng.uniform(0.5, 1.5, b.data.shape) if "_bn" in name else rng.normal(0, 0.2, b.data.shape)
+    x = rng.normal(0, 1, (4, 3, 48, 48)).astype(np.float32)
+    net.blobs["data"].reshape(*x.shape)
+    net.blobs["data"].data[...] = x
+    ref = net.forward()["fc2"].copy()
+    folded, weights = ln.fold_batchnorm(read_net(path), ln.net_weights(net))
+    assert not any(l.type in ("BatchNorm", "Scale") for l in folded.layer)
+    ln.save_caffemodel(folded, weights, tmp_path / "folded.caffemodel")
+    write_text(tmp_path / "folded.prototxt", folded)
+    fnet = caffe.Net(str(tmp_path / "folded.prototxt"), str(tmp_path / "folded.caffemodel"), caffe.TEST)
+    fnet.blobs["data"].reshape(*x.shape)
+    fnet.blobs["data"].data[...] = x
+    np.testing.assert_allclose(fnet.forward()["fc2"], ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_shipped_model_is_the_folded_deploy_of_the_train_prototxt(caffe, level, tmp_path):
+    deploy_path, model_path = SHIPPED[f"l{level}"]
+    shipped = read_net(deploy_path)
+    derived = ln.deploy_from_train(read_net(TRAIN_PROTOTXT[level]))
+    net = caffe.Net(str(write_and_return(tmp_path / "d.prototxt", derived)), caffe.TEST)
+    folded, _ = ln.fold_batchnorm(derived, ln.net_weights(net))
+    as_tuple = lambda n: [(l.name, l.type, tuple(l.bottom), tuple(l.top)) for l in n.layer]
+    assert as_tuple(shipped) == as_tuple(folded)
+    model = caffe.Net(str(deploy_path), str(model_path), caffe.TEST)
+    n_weights = sum(b.data.size for blobs in model.params.values() for b in blobs)
+    assert n_weights == N_WEIGHTS_FOLDED
+    # float32 weights plus a few KB of layer definitions
+    assert N_WEIGHTS_FOLDED * 4 < os.path.getsize(model_path) < N_WEIGHTS_FOLDED * 4 + 8192
+
+
+def write_and_return(path, net):
+    write_text(path, net)
+    return path
+
+
+def test_pycaffe_and_opencv_dnn_agree_within_half_a_pixel(caffe, test_data):
+    records = read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt")
+    from facecascade.images import read_image
+    images = [read_image(r.image) for r in records]
+    boxes = [geo.fit_box(r.points) for r in records]
+    a = LandmarkCascade.from_shipped(backend="caffe").predict_batch(images, boxes)
+    b = LandmarkCascade.from_shipped(backend="opencv").predict_batch(images, boxes)
+    for ra, rb in zip(a, b):
+        assert np.abs(ra.l1 - rb.l1).max() < 0.5
+        assert np.abs(ra.l2 - rb.l2).max() < 0.5
+
+
+def test_short_training_on_real_images_lowers_the_loss(caffe, tmp_path, test_data):
+    """256 augmented samples of 4 real faces, 80 Adam steps of batch 16: the
+    held-out loss (the same faces, unaugmented views) must fall by half."""
+    from facecascade import datagen
+    recs = read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt")
+    for r in recs:
+        r.box = geo.fit_box(r.points)
+    data = tmp_path / "Data"
+    datagen.generate(recs, data, "l1_train.txt", 1, datagen.AugmentConfig(samples_per_face=64), seed=0,
+                     progress=False)
+    datagen.generate(recs, data, "l1_test.txt", 1, datagen.AugmentConfig(
+        samples_per_face=4, flip=False, max_rotation=0, scale_jitter=0, shift_jitter=0), seed=1, progress=False)
+    net = ln.train_net("l1", data / "l1_train.txt", data / "l1_test.txt", root_folder=f"{data}/",
+                       batch=16, test_batch=16)
+    write_text(tmp_path / "net.prototxt", net)
+    (tmp_path / "solver.prototxt").write_text(
+        'net: "net.prototxt"\ntype: "Adam"\nbase_lr: 0.001\nmomentum: 0.9\nmomentum2: 0.999\n'
+        'weight_decay: 0.0004\nlr_policy: "fixed"\nmax_iter: 80\ntest_iter: 1\ntest_interval: 40\n'
+        'display: 20\nsnapshot: 40\nsnapshot_prefix: "l1"\nrandom_seed: 3\n')
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "1_level_1/Code/2_train/train.py"), "--solver",
+         str(tmp_path / "solver.prototxt"), "--out", str(tmp_path / "run"), "--bn-batches", "8"],
+        capture_output=True, text=True, timeout=600, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import csv
+    import json
+    rows = list(csv.DictReader(open(tmp_path / "run/train_log.csv")))
+    losses = [float(r["train_loss"]) for r in rows]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert "images/s" in proc.stdout
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["iter"] == 80 and np.isfinite(summary["test_loss"])
+    assert (tmp_path / "run/loss.png").stat().st_size > 0
+    assert (tmp_path / "run/model/l1_folded.caffemodel").is_file()
+    assert sorted(p.name for p in (tmp_path / "run/snapshot").glob("*.caffemodel"))[-1] == "l1_iter_80.caffemodel"
