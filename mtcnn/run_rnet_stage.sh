@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 PY=${PY:-.venv/bin/python}
-MIN=${RNET_MINUTES:-14}
-nice -n 10 $PY mtcnn/0_sampling/sample_random.py --size 24 --wider-neg 60 --wider-jitter 24 --cuhk-pos 2 --cuhk-neg 3 > mtcnn/Data/sample_24.log 2>&1
-nice -n 10 $PY mtcnn/2_train_rnet/mine_hard_examples.py --stages 1 > mtcnn/Data/mine_24.log 2>&1
+UNTIL=${RNET_UNTIL:-16:30}
+nice -n 10 $PY mtcnn/0_sampling/sample_random.py --size 24 --wider-neg 40 --wider-jitter 24 --cuhk-limit 2500 --cuhk-pos 2 --cuhk-neg 3 > mtcnn/Data/sample_24.log 2>&1
+nice -n 10 $PY mtcnn/2_train_rnet/mine_hard_examples.py --stages 1 --cuhk-limit 1000 > mtcnn/Data/mine_24.log 2>&1
 rm -rf mtcnn/Result/rnet
-nice -n 10 $PY mtcnn/2_train_rnet/train_rnet.py --minutes "$MIN" --ship mtcnn/model > mtcnn/Data/train_rnet.out 2>&1
+nice -n 10 $PY mtcnn/2_train_rnet/train_rnet.py --until "$UNTIL" --ship mtcnn/model > mtcnn/Data/train_rnet.out 2>&1

@@ -214,8 +214,10 @@ class BatchSampler:
                 "pts": pts * pts_mask, "pts_mask": pts_mask}
 
 
-def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress=None):
-    """Feed batches and step; returns the list of (iter, cls, box, pts) losses."""
+def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress=None, stop_at=None,
+          iter_offset=0):
+    """Feed batches and step (until `iters` steps or the time `stop_at`);
+    returns the list of (iter, cls, box, pts) losses."""
     net = solver.net
     history = []
     t0 = time.time()
@@ -226,7 +228,7 @@ def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress
             if name in net.blobs:
                 net.blobs[name].data[...] = arr.reshape(net.blobs[name].data.shape)
         solver.step(1)
-        it = solver.iter
+        it = solver.iter + iter_offset
         losses = [float(net.blobs[b].data) if b in net.blobs else float("nan")
                   for b in ("cls_loss", "box_loss", "pts_loss")]
         history.append((it, *losses))
@@ -238,6 +240,10 @@ def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress
                 f"{time.time() - t0:.0f}s")
         if save is not None and (it % save_every == 0 or k == iters - 1):
             save(it)
+        if stop_at is not None and time.time() >= stop_at:
+            if log is not None:
+                log(f"iter {it}: time budget reached")
+            break
     return history
 
 
@@ -258,7 +264,10 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                     help="folder for prototxts, solver, snapshots, loss log and plot")
     ap.add_argument("--iters", type=int, default=default_iters)
     ap.add_argument("--minutes", type=float, default=None,
-                    help="instead of --iters: as many iterations as fit in this time (timed on 40 first)")
+                    help="instead of --iters: train for this much wall-clock time (lr / 10 for the last "
+                         "quarter); for a CPU shared with other jobs, where iterations/s is unknown")
+    ap.add_argument("--until", default=None, metavar="HH:MM",
+                    help="like --minutes, up to this local wall-clock time")
     ap.add_argument("--batch", type=int, default=default_batch)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--save-every", type=int, default=1000)
@@ -281,17 +290,12 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     out.mkdir(parents=True, exist_ok=True)
     train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch)
     sampler = BatchSampler(samples, args.batch, shares, rng)
-    if args.minutes:
-        probe_pt = write_solver(caffe, out / f"{net}_probe_solver.prototxt", train_pt, args.lr, 1000, [1000],
-                                out / "probe")
-        probe = caffe.get_solver(str(probe_pt))
-        train(probe, sampler, 5)
-        t0 = time.time()
-        train(probe, sampler, 40)
-        per_iter = (time.time() - t0) / 40
-        args.iters = max(100, int(args.minutes * 60 / per_iter))
-        del probe
-        print(f"{per_iter * 1000:.1f} ms/iteration -> {args.iters} iterations in {args.minutes} min", flush=True)
+    if args.until:
+        import datetime
+        hh, mm = (int(v) for v in args.until.split(":"))
+        now = datetime.datetime.now()
+        end = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+        args.minutes = max(1.0, (end - now).total_seconds() / 60)
     solver_pt = write_solver(caffe, out / f"{net}_solver.prototxt", train_pt, args.lr, args.iters,
                              [int(args.iters * 0.6), int(args.iters * 0.85)], out / net)
     solver = caffe.get_solver(str(solver_pt))
@@ -315,7 +319,24 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         solver.net.save(str(tmp))
         tmp.replace(final)
 
-    hist = train(solver, sampler, args.iters, log=log, save=save, save_every=args.save_every)
+    if args.minutes:
+        # wall-clock phases: lr, then lr / 10 (a fresh solver started from the phase-1 weights)
+        t_end = time.time() + 60 * args.minutes
+        hist = train(solver, sampler, 10 ** 9, log=log, save=save, save_every=args.save_every,
+                     stop_at=time.time() + 45 * args.minutes)
+        save(solver.iter)
+        solver2_pt = write_solver(caffe, out / f"{net}_solver_lr2.prototxt", train_pt, args.lr * 0.1, 10 ** 9,
+                                  [10 ** 9], out / net)
+        done = solver.iter
+        solver = caffe.get_solver(str(solver2_pt))
+        solver.net.copy_from(str(out / f"{net}.caffemodel"))
+        log(f"lr -> {args.lr * 0.1:g} after {done} iterations")
+        hist2 = train(solver, sampler, 10 ** 9, log=log, save=save, save_every=args.save_every, stop_at=t_end,
+                      iter_offset=done)
+        hist = hist + hist2
+        save(done + solver.iter)
+    else:
+        hist = train(solver, sampler, args.iters, log=log, save=save, save_every=args.save_every)
     np.savetxt(out / "loss_history.txt", np.array(hist), header="iter cls box pts", fmt="%.6g")
     plot_losses(np.array(hist), out / "loss.png", net)
     if args.ship:

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Landmark cascade speed (docs/METRICS.md): per-face latency of the whole cascade
+(crop + preprocess + level 1 + level 2 + mapping back), single thread, median
+of --runs after warm-up, for pycaffe and cv2.dnn; batched throughput with all
+cores; and the ratio to the machine's limit (FLOPs per face / single-core
+FLOP rate of a large float32 matrix multiply, measured here).
+
+    python bench/landmark_speed.py [--runs 200] [--batch 64]
+Each backend/thread setting runs in its own process (thread counts must be
+set before the libraries load).  Prints a table with the machine.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def worker(args):
+    import time
+    sys.path.insert(0, str(REPO / "lib"))
+    import cv2
+    import numpy as np
+    cv2.setNumThreads(args.threads)
+    from facecascade import geometry as geo
+    from facecascade.cascade import LandmarkCascade
+    from facecascade.images import read_image
+    from facecascade.records import read_cuhk
+    recs = read_cuhk(REPO / "3_demo/Data/cuhk/test_net7876_demo.txt")
+    images = [read_image(r.image) for r in recs]
+    boxes = [r.box for r in recs]
+    lc = LandmarkCascade.from_shipped(backend=args.backend)
+    out = {"backend": args.backend, "threads": args.threads}
+    if args.mode == "latency":
+        for i in range(20):
+            lc.predict(images[i % len(images)], boxes[i % len(boxes)])
+        t = []
+        for i in range(args.runs):
+            s = time.perf_counter()
+            lc.predict(images[i % len(images)], boxes[i % len(boxes)])
+            t.append(time.perf_counter() - s)
+        out["ms_per_face"] = float(np.median(t) * 1000)
+        out["p90_ms"] = float(np.percentile(t, 90) * 1000)
+    elif args.mode == "throughput":
+        idx = [i % len(images) for i in range(args.batch)]
+        imgs, bxs = [images[i] for i in idx], [boxes[i] for i in idx]
+        lc.predict_batch(imgs, bxs)
+        reps = max(3, args.runs // 20)
+        s = time.perf_counter()
+        for _ in range(reps):
+            lc.predict_batch(imgs, bxs)
+        out["faces_per_s"] = args.batch * reps / (time.perf_counter() - s)
+    else:  # matmul FLOP rate of one core
+        n = 1024
+        a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+        a @ a
+        t = []
+        for _ in range(10):
+            s = time.perf_counter()
+            a @ a
+            t.append(time.perf_counter() - s)
+        out["gflops"] = 2 * n ** 3 / float(np.median(t)) / 1e9
+    print(json.dumps(out))
+
+
+def cascade_flops():
+    """Multiply-adds x 2 of one face through both levels (deploy nets)."""
+    sys.path.insert(0, str(REPO / "lib"))
+    from facecascade.caffe_loader import import_caffe
+    from facecascade.cascade import SHIPPED
+    caffe = import_caffe()
+    total = 0
+    for level in ("l1", "l2"):
+        net = caffe.Net(str(SHIPPED[level][0]), str(SHIPPED[level][1]), caffe.TEST)
+        for name, layer in zip(net._layer_names, net.layers):
+            if layer.type in ("Convolution", "ConvolutionDepthwise"):
+                w = net.params[name][0].data
+                out = net.blobs[name].data
+                total += 2 * w[0].size * out.size
+            elif layer.type == "InnerProduct":
+                total += 2 * net.params[name][0].data.size
+    return total
+
+
+def run(mode, backend, threads, args):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    cmd = [sys.executable, __file__, "--worker", mode, "--backend", backend, "--threads", str(threads),
+           "--runs", str(args.runs), "--batch", str(args.batch)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--worker", choices=("latency", "throughput", "matmul"), help=argparse.SUPPRESS)
+    ap.add_argument("--backend", default="caffe", help=argparse.SUPPRESS)
+    ap.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        args.mode = args.worker
+        return worker(args)
+    sys.path.insert(0, str(REPO / "lib"))
+    from facecascade.machine import describe
+    cores = os.cpu_count()
+    print(describe().replace("OPENBLAS_NUM_THREADS=unset", "threads: 1 (latency), all cores (throughput)"))
+    flops = cascade_flops()
+    gflops = run("matmul", "caffe", 1, args)["gflops"]
+    limit_ms = flops / (gflops * 1e9) * 1000
+    print(f"cascade: {flops / 1e6:.1f} MFLOP per face (both levels); one core: {gflops:.1f} GFLOP/s "
+          f"(1024^2 float32 matmul) -> physical limit {limit_ms:.3f} ms per face\n")
+    print(f"| backend | ms per face, 1 thread (median of {args.runs}) | p90 ms | x limit | "
+          f"faces/s, batch {args.batch}, {cores} threads |")
+    print("|---|---|---|---|---|")
+    for backend in ("caffe", "opencv"):
+        lat = run("latency", backend, 1, args)
+        thr = run("throughput", backend, cores, args)
+        print(f"| {'pycaffe' if backend == 'caffe' else 'cv2.dnn'} | {lat['ms_per_face']:.3f} | {lat['p90_ms']:.3f} | "
+              f"{lat['ms_per_face'] / limit_ms:.1f}x | {thr['faces_per_s']:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Adapter for our own detector and cascade (run with the repository's .venv
+python).  Protocol: bench/peers/_common.py.
+
+Tasks: detect (our MTCNN), landmarks (our MTCNN finds the face, then the
+cascade on its box; "extra": the O-Net points), gtbox (the cascade on the
+given box grown by the cascade's margin).  --backend caffe|opencv for the
+cascade; the MTCNN runs on pycaffe unless --det-backend cv2.
+"""
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "lib"))
+
+from _common import base_args, clean, serve, single_thread_env, unavailable  # noqa: E402
+
+
+def main():
+    ap = base_args()
+    ap.add_argument("--backend", default="caffe", help="cascade backend: caffe or opencv")
+    ap.add_argument("--det-backend", default="caffe", choices=("caffe", "cv2"))
+    args = ap.parse_args()
+    single_thread_env(args.threads)
+    import cv2
+    import numpy as np
+    cv2.setNumThreads(args.threads)
+    from facecascade.images import read_image
+    from facecascade.machine import describe
+
+    versions = {"machine": describe()}
+    det = lc = None
+    if args.task in ("detect", "landmarks"):
+        from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR
+        missing = [n for n in ("det1", "det2", "det3")
+                   if not all((SHIPPED_MODEL_DIR / f"{n}{e}").is_file() for e in (".prototxt", ".caffemodel"))]
+        if missing:
+            unavailable("ours", f"not shipped: mtcnn/model/{','.join(missing)} missing")
+        det = MTCNN(min_face=args.min_face, factor=0.709, thresholds=(0.6, 0.7, 0.7),
+                    backend=args.det_backend)
+    if args.task in ("landmarks", "gtbox"):
+        from facecascade.cascade import LandmarkCascade
+        lc = LandmarkCascade.from_shipped(backend=args.backend)
+
+    def detect(img):
+        d = det.detect(img)
+        return clean([{"box": b, "score": s, "points": p} for b, s, p in zip(d.boxes, d.scores, d.points)])
+
+    def post(img, face):
+        r = lc.predict(img, tuple(face["box"]))
+        out = dict(face)
+        out["extra"] = {"onet_points": face["points"]}
+        out["points"] = [[round(float(x), 2), round(float(y), 2)] for x, y in r.points]
+        return out
+
+    def on_box(img, box):
+        r = lc.predict(img, None if box is None else tuple(box))
+        return clean([{"box": box or [0, 0, img.shape[1], img.shape[0]], "score": 1.0, "points": r.points}])[0]
+
+    settings = (f"MTCNN min face {args.min_face:g}, factor 0.709, thresholds 0.6/0.7/0.7, det backend "
+                f"{args.det_backend}; cascade backend {args.backend}; {args.threads} thread(s)")
+    serve("ours", args.task, detect, versions, settings, read=lambda p: read_image(p),
+          post=post, on_box=on_box)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Any image a user gives: converted to 8-bit BGR, or a clear error naming the file."""
+import cv2
+import numpy as np
+import pytest
+
+from facecascade.images import ImageReadError, read_image, write_image
+
+
+@pytest.fixture
+def photo(test_data):
+    return cv2.imread(str(test_data / "celeba_small/000054.jpg"))
+
+
+def test_grayscale_rgba_and_16_bit_become_bgr8(tmp_path, photo):
+    gray = cv2.cvtColor(photo, cv2.COLOR_BGR2GRAY)
+    cv2.imwrite(str(tmp_path / "gray.png"), gray)
+    rgba = cv2.cvtColor(photo, cv2.COLOR_BGR2BGRA)
+    rgba[:, :, 3] = 128
+    cv2.imwrite(str(tmp_path / "rgba.png"), rgba)
+    cv2.imwrite(str(tmp_path / "deep.png"), photo.astype(np.uint16) * 257)
+    for name in ("gray.png", "rgba.png", "deep.png"):
+        img = read_image(tmp_path / name)
+        assert img.dtype == np.uint8 and img.shape == photo.shape, name
+    assert np.abs(read_image(tmp_path / "deep.png").astype(int) - photo).max() <= 1
+    assert np.array_equal(read_image(tmp_path / "rgba.png"), photo)
+    g = read_image(tmp_path / "gray.png")
+    assert np.array_equal(g[:, :, 0], gray) and np.array_equal(g[:, :, 2], gray)
+
+
+def test_exif_orientation_is_honoured(tmp_path, photo):
+    """A JPEG stored landscape with EXIF orientation 6 (rotate 90 cw) reads as portrait."""
+    from PIL import Image
+    rgb = Image.fromarray(cv2.cvtColor(photo, cv2.COLOR_BGR2RGB))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rgb.save(tmp_path / "rot.jpg", exif=exif.tobytes(), quality=95)
+    img = read_image(tmp_path / "rot.jpg")
+    h, w = photo.shape[:2]
+    assert img.shape[:2] == (w, h)
+
+
+@pytest.mark.parametrize("content,words", [(b"", "empty file"), (b"not an image at all", "cannot decode"),
+                                           (None, "not found")])
+def test_bad_files_name_the_file_and_line(tmp_path, content, words):
+    path = tmp_path / "bad.jpg"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(ImageReadError) as err:
+        read_image(path, where="list.txt:12")
+    assert "list.txt:12" in str(err.value) and "bad.jpg" in str(err.value) and words in str(err.value)
+
+
+def test_truncated_jpeg_is_an_error_or_an_image_never_a_crash(tmp_path, photo):
+    ok, buf = cv2.imencode(".jpg", photo)
+    (tmp_path / "cut.jpg").write_bytes(buf.tobytes()[:200])
+    try:
+        img = read_image(tmp_path / "cut.jpg")
+        assert img.dtype == np.uint8
+    except ImageReadError as e:
+        assert "cut.jpg" in str(e)
+
+
+def test_write_is_atomic(tmp_path, photo):
+    write_image(tmp_path / "out/a.png", photo)
+    assert (tmp_path / "out/a.png").is_file()
+    assert not list((tmp_path / "out").glob("*.part"))

@@ -1,0 +1,43 @@
+"""Contracts of the repository: the README's two commands, .ci/run, every script's --help."""
+import subprocess
+import sys
+
+import pytest
+
+from facecascade.paths import REPO_ROOT
+
+SCRIPTS = sorted(str(p.relative_to(REPO_ROOT)) for pattern in
+                 ("0_raw_data/Code/*.py", "1_level_1/Code/*/*.py", "2_level_2/Code/*/*.py", "3_demo/Code/*.py")
+                 for p in REPO_ROOT.glob(pattern))
+
+
+def readme_commands():
+    text = (REPO_ROOT / "README.md").read_text()
+    block = text.split("```bash", 1)[1].split("```", 1)[0]
+    return [l.strip() for l in block.strip().splitlines()]
+
+
+def test_readme_starts_with_exactly_two_commands_and_ci_runs_the_second():
+    demo, tests = readme_commands()
+    assert demo.startswith("bash docker/build_caffe.sh && ") and "3_demo/Code/inference.py" in demo
+    assert tests.startswith("bash docker/build_caffe.sh && ") and "pytest" in tests
+    ci = [l for l in (REPO_ROOT / ".ci/run").read_text().splitlines() if l and not l.startswith(("#", "set ", "cd "))]
+    assert ci == [tests]
+
+
+def test_numbered_layout_exists():
+    for path in ("0_raw_data/Code/divide_tr_te.py", "0_raw_data/Code/draw_point.py",
+                 "1_level_1/Code/0_gen_data", "1_level_1/Code/1_draw_img", "1_level_1/Code/2_train/l1_mobilenet.prototxt",
+                 "1_level_1/Code/2_train/solver.prototxt", "1_level_1/Code/2_train/train.sh",
+                 "1_level_1/Code/3_inference", "1_level_1/Code/4_evaluate", "1_level_1/Code/5_crop_img",
+                 "2_level_2/Code/0_train", "2_level_2/Code/1_inference", "2_level_2/Code/2_evaluate/evaluate.py",
+                 "3_demo/Code/inference.py", "caffe_need/conv_dw_layer.cu", "docker/build_caffe.sh"):
+        assert (REPO_ROOT / path).exists(), path
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_script_help_runs_from_another_directory(script, tmp_path):
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / script), "--help"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "usage:" in proc.stdout
