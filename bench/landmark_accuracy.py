@@ -9,7 +9,7 @@ Default LIST: ../shared/data/cuhk_facepoint/test_net7876.txt.  Rows:
   the whole image for lists without boxes), pycaffe;
 - ours, our MTCNN finds the face, then the cascade on its box; and our
   MTCNN's own O-Net points ("not shipped" while mtcnn/model lacks det1-3);
-- each peer (bench/peers/<peer>.py in its own venv; "not installed" when
+- each peer (bench/peers/<peer>_adapter.py in its own venv; "not installed" when
   bench/setup_peers.sh has not made it), protocol of docs/ANCHORS.md: the
   peer's own detector on the whole image, retried on the zero-padded and the
   2x upscaled image, the detection with the highest IoU with the list's box

@@ -7,7 +7,7 @@
 #   bash bench/setup_peers.sh                 # all peers
 #   bash bench/setup_peers.sh mediapipe dlib  # some of them
 #
-# Peers (names used by the benchmarks and bench/peers/<name>.py):
+# Peers (names used by the benchmarks and bench/peers/<name>_adapter.py):
 #   facenet_pytorch  facenet-pytorch 2.6.0 (MTCNN).  It pins torch<2.3,
 #                    torchvision<0.18, numpy<2.  PyPI has no CPU-only torch
 #                    2.2 wheel: its manylinux torch 2.2.2 wheel is the CUDA 12.1
@@ -24,7 +24,8 @@
 #                    face_recognition_models uses pkg_resources: setuptools<81.
 # Everything runs offline after this: all models ship inside the packages.
 #
-# Environment: PYTHON (default python3, needs 3.9-3.12; tested on 3.11).
+# Environment: PYTHON (default python3, needs 3.9-3.12; tested on 3.11);
+# REINSTALL=1 rebuilds environments that already work (default: kept).
 # Exit status: 0 if every requested peer installed and imports, else 1
 # (the others are still installed).  A peer's outcome is written to
 # bench/.venvs/<peer>/STATUS ("ok ..." or "failed: reason").
@@ -64,9 +65,16 @@ for peer in "${PEERS[@]}"; do
     env="$VENVS/$peer"
     log="$VENVS/$peer.log"
     echo "== $peer: $reqs  (log: $log)"
+    # already there and working: keep it (REINSTALL=1 forces a fresh venv)
+    if [ "${REINSTALL:-0}" != 1 ] && [ -x "$env/bin/python" ] &&
+       out="$(cd /tmp && "$env/bin/python" -c "$(check_code "$peer")" 2>/dev/null)"; then
+        echo "ok $(echo "$out" | tail -1)" > "$env/STATUS"
+        echo "   already installed: $(cat "$env/STATUS")"
+        continue
+    fi
     rm -rf "$env"
     if ! "$PY" -m venv "$env" >"$log" 2>&1; then
-        echo "failed: could not create a virtual environment with $PY" | tee "$VENVS/$peer.STATUS"
+        echo "   failed: could not create a virtual environment with $PY"
         failed=1; continue
     fi
     # shellcheck disable=SC2086

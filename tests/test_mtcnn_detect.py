@@ -114,3 +114,18 @@ def test_evaluate_cli_last_line_is_json(tmp_path, caffe):
         assert key in summary
     assert summary["n_images"] == 1 and summary["ap_large"] == pytest.approx(100.0)
     assert (tmp_path / "ev" / "pr_curve.png").is_file()
+
+
+def test_detect_landmarks_end_to_end_with_align(tmp_path, caffe):
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    cv2.imwrite(str(tmp_path / "astronaut.jpg"), img)
+    sys.path.insert(0, str(REPO_ROOT / "3_demo" / "Code"))
+    import detect_landmarks
+    detect_landmarks.main([str(tmp_path / "astronaut.jpg"), "--out", str(tmp_path / "out"), "--align"])
+    data = json.loads((tmp_path / "out" / "landmarks.json").read_text())
+    faces = next(iter(data.values()))
+    best = max(faces, key=lambda f: f["score"])
+    pts = np.array(best["landmarks"])
+    assert pts.shape == (5, 2) and contains_points(best["box"], pts)
+    aligned = sorted((tmp_path / "out" / "aligned").glob("astronaut_*.png"))
+    assert aligned and cv2.imread(str(aligned[0])).shape == (112, 112, 3)

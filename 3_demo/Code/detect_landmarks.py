@@ -59,8 +59,9 @@ def main(argv=None):
         faces = det.detect(img)
         drawn = img.copy()
         entries = []
-        for k, (box, score, onet_pts) in enumerate(zip(faces.boxes, faces.scores, faces.points)):
-            res = lc.predict(img, box=tuple(float(v) for v in box))
+        # all faces of the image in one level-1 and one level-2 forward
+        refined = lc.predict_batch([img] * len(faces), boxes=[tuple(float(v) for v in b) for b in faces.boxes])
+        for k, (box, score, onet_pts, res) in enumerate(zip(faces.boxes, faces.scores, faces.points, refined)):
             pts = np.asarray(res.l2, dtype=np.float64).reshape(5, 2)
             entries.append({"box": [round(float(v), 2) for v in box], "score": round(float(score), 5),
                             "onet_landmarks": np.round(onet_pts, 2).tolist(),

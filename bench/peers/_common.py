@@ -3,7 +3,7 @@ python: only numpy and Pillow may be assumed here).
 
 Protocol: an adapter is started as
 
-    <venv>/bin/python bench/peers/<peer>.py --task detect|landmarks [--min-face 20]
+    <venv>/bin/python bench/peers/<peer>_adapter.py --task detect|landmarks [--min-face 20]
 
 It loads its models, prints one JSON line {"ready": true, "peer", "versions",
 "settings"}, then reads JSON lines from stdin, one per request:

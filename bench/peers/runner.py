@@ -61,7 +61,7 @@ def thread_env(threads=1):
 
 
 def run_adapter(peer, task, requests, args=(), threads=1, timeout=None, progress=None):
-    """Start bench/peers/<peer>.py, feed it the requests, collect the answers.
+    """Start bench/peers/<peer>_adapter.py, feed it the requests, collect the answers.
 
     -> (info, answers): info = the adapter's ready line plus "log" (its stderr
     file), or {"ready": False, "reason": ...}; answers = {id: answer}.
@@ -71,7 +71,7 @@ def run_adapter(peer, task, requests, args=(), threads=1, timeout=None, progress
         return {"ready": False, "reason": text}, {}
     RESULT.mkdir(parents=True, exist_ok=True)
     log = RESULT / f"{peer}_{task}.log"
-    cmd = [str(python_of(peer)), str(HERE / f"{peer}.py"), "--task", task, "--threads", str(threads), *args]
+    cmd = [str(python_of(peer)), str(HERE / f"{peer}_adapter.py"), "--task", task, "--threads", str(threads), *args]
     with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
         for r in requests:
             f.write(json.dumps(r) + "\n")

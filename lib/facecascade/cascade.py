@@ -5,6 +5,7 @@ crop around level 1's points, both mapped back to image pixels.
     res = lc.predict(image_bgr, box=(x1, y1, x2, y2))   # or box=None: whole image
     res.l1, res.l2                                       # (5, 2) image px
 """
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
@@ -18,6 +19,8 @@ from .paths import DEMO_DATA
 # Level 1's region around a face box: the box grown by this margin on every
 # side (the middle of the margins level 1 was trained on).
 BOX_MARGIN = 0.15
+# How the shipped models are meant to be used (box margin, level-2 crop factor).
+MODEL_CARD = DEMO_DATA / "cascade.json"
 SHIPPED = {
     "l1": (DEMO_DATA / "l1_deploy.prototxt", DEMO_DATA / "l1.caffemodel"),
     "l2": (DEMO_DATA / "l2_deploy.prototxt", DEMO_DATA / "l2.caffemodel"),
@@ -44,9 +47,20 @@ def level1_region(image_shape, box=None, margin=BOX_MARGIN):
     return geo.Region.from_box(box, margin=margin)
 
 
+def shipped_settings():
+    settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR}
+    if MODEL_CARD.is_file():
+        card = json.loads(MODEL_CARD.read_text())
+        settings.update({k: float(card[k]) for k in settings if k in card})
+    return settings
+
+
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
-                 backend="auto", gpu=None, flip_test=False):
+                 backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None):
+        settings = shipped_settings()
+        self.box_margin = settings["box_margin"] if box_margin is None else box_margin
+        self.l2_half_factor = settings["l2_half_factor"] if l2_half_factor is None else l2_half_factor
         self.l1 = load_net(l1_deploy, l1_model, backend, gpu)
         self.l2 = load_net(l2_deploy, l2_model, backend, gpu) if l2_deploy else None
         self.backend = self.l1.backend
@@ -80,7 +94,7 @@ class LandmarkCascade:
             return []
         if regions is None:
             boxes = boxes if boxes is not None else [None] * n
-            regions = [level1_region(img.shape, b) for img, b in zip(images, boxes)]
+            regions = [level1_region(img.shape, b, self.box_margin) for img, b in zip(images, boxes)]
         crops = np.stack([geo.crop(img, r) for img, r in zip(images, regions)])
         unit1 = self._run(self.l1, crops)
         l1 = [r.from_unit(u) for r, u in zip(regions, unit1)]
@@ -88,7 +102,7 @@ class LandmarkCascade:
             return [CascadeResult(p, None, r, None) for p, r in zip(l1, regions)]
         l2_regions, clamped = [], []
         for img, p in zip(images, l1):
-            region, c = geo.level2_region(p, img.shape[1], img.shape[0])
+            region, c = geo.level2_region(p, img.shape[1], img.shape[0], self.l2_half_factor)
             l2_regions.append(region)
             clamped.append(c)
         crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])

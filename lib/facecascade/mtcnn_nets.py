@@ -177,7 +177,10 @@ class BatchSampler:
     """Batches with a fixed share of each sample kind (MTCNN's 3:1:1:2 idea),
     with random flips and photometric jitter."""
 
-    def __init__(self, samples, batch, shares, rng, augment=True):
+    def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5):
+        """hard: (N,) bool, samples mined by the previous stage; that share of each
+        batch's negatives is drawn from them (the random negatives far outnumber
+        them, and the mined ones are the point of mining)."""
         self.s = samples
         self.batch = batch
         self.rng = rng
@@ -186,9 +189,20 @@ class BatchSampler:
         total = sum(shares[k] for k in shares if len(self.pools[k]))
         self.count = {k: int(round(batch * shares[k] / total)) if len(self.pools[k]) else 0 for k in shares}
         self.count[NEG] += batch - sum(self.count.values())
+        self.hard_neg, self.n_hard_neg = None, 0
+        if hard is not None:
+            hard_neg = np.where((samples.kinds == NEG) & hard)[0]
+            easy_neg = np.where((samples.kinds == NEG) & ~hard)[0]
+            if len(hard_neg) and len(easy_neg):
+                self.hard_neg, self.pools[NEG] = hard_neg, easy_neg
+                self.n_hard_neg = int(round(self.count[NEG] * hard_neg_share))
+                self.count[NEG] -= self.n_hard_neg
 
     def next(self):
-        idx = np.concatenate([self.rng.choice(self.pools[k], size=c) for k, c in self.count.items() if c])
+        parts = [self.rng.choice(self.pools[k], size=c) for k, c in self.count.items() if c]
+        if self.n_hard_neg:
+            parts.append(self.rng.choice(self.hard_neg, size=self.n_hard_neg))
+        idx = np.concatenate(parts)
         s = self.s
         imgs = s.images[idx]
         kinds = s.kinds[idx]
@@ -270,6 +284,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                     help="like --minutes, up to this local wall-clock time")
     ap.add_argument("--batch", type=int, default=default_batch)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--hard-neg-share", type=float, default=0.5,
+                    help="share of each batch's negatives drawn from the mined (hard_*.npz) negatives")
     ap.add_argument("--save-every", type=int, default=1000)
     ap.add_argument("--resume", type=Path, default=None, help="caffemodel to start from")
     ap.add_argument("--seed", type=int, default=0)
@@ -283,13 +299,16 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     for p in args.data:
         if not Path(p).is_file():
             sys.exit(f"{p}: sample file not found (run the sampling / mining step first)")
-    samples = SampleSet.concat([SampleSet.load(p) for p in args.data])
+    loaded = [SampleSet.load(p) for p in args.data]
+    samples = SampleSet.concat(loaded)
+    # samples from files written by the mining step (hard_*.npz)
+    hard = np.concatenate([np.full(len(s), Path(p).name.startswith("hard"), bool) for s, p in zip(loaded, args.data)])
     if samples.images.shape[1] != INPUT_SIZE[net]:
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch)
-    sampler = BatchSampler(samples, args.batch, shares, rng)
+    sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share)
     if args.until:
         import datetime
         hh, mm = (int(v) for v in args.until.split(":"))
@@ -309,7 +328,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         logf.write(msg + "\n")
         logf.flush()
 
-    log(f"{net}: {len(samples)} samples {samples.counts()}; batch {args.batch} = {sampler.count}; "
+    log(f"{net}: {len(samples)} samples {samples.counts()} ({int(hard.sum())} mined); batch {args.batch} = "
+        f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
         f"iters {args.iters}; lr {args.lr}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
 

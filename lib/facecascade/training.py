@@ -115,8 +115,9 @@ def plot_log(rows, path, title):
 
 
 def run_training(solver_path, out_dir, max_iter=None, resume="auto", gpu=None,
-                 display=None, bn_batches=50, log=print):
-    """Train; returns a summary dict. resume: 'auto' (newest snapshot), 'none' or a path."""
+                 display=None, bn_batches=50, log=print, weights=None):
+    """Train; returns a summary dict. resume: 'auto' (newest snapshot), 'none' or a
+    path; weights: a caffemodel to start from (fine-tuning) when not resuming."""
     caffe = import_caffe(gpu=gpu)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +142,9 @@ def run_training(solver_path, out_dir, max_iter=None, resume="auto", gpu=None,
     if state:
         solver.restore(str(state))
         log(f"resumed from {state} at iteration {solver.iter}")
+    elif weights:
+        solver.net.copy_from(str(weights))
+        log(f"initialised from {weights}")
 
     batch = solver.net.blobs["data"].data.shape[0]
     log_path = out_dir / "train_log.csv"

@@ -73,6 +73,11 @@ def main():
     ap.add_argument("--cuhk-pos", type=int, default=1)
     ap.add_argument("--cuhk-neg", type=int, default=3)
     ap.add_argument("--landmarks", type=int, default=None, help="landmark crops per face (default 2 at 48, else 0)")
+    ap.add_argument("--wider-every", type=int, default=1, help="use every N-th wider_train image")
+    ap.add_argument("--lfw-limit", type=int, default=None)
+    ap.add_argument("--max-minutes", type=float, default=None,
+                    help="wall-clock cap: WIDER for 50%%, CUHK up to 80%%, LFW up to 100%% of it "
+                         "(images in seeded random order, so a cut keeps a random subset)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
@@ -83,8 +88,16 @@ def main():
     bad = 0
     builder = ms.SampleBuilder(args.size)
 
+    import time
+    t_start = time.time()
+    budget = 60 * args.max_minutes if args.max_minutes else float("inf")
+    used = {"wider": 0, "cuhk": 0, "lfw": 0}
     wider_dir = args.data / "wider_train"
-    for rec in tqdm(read_wider(wider_dir / "wider_train_bbx_gt.txt"), desc="wider_train"):
+    wider = read_wider(wider_dir / "wider_train_bbx_gt.txt")[::args.wider_every]
+    for rec in tqdm([wider[i] for i in rng.permutation(len(wider))], desc="wider_train"):
+        if time.time() - t_start > 0.5 * budget:
+            break
+        used["wider"] += 1
         try:
             img = read_image(wider_dir / "images" / rec.name, where=f"wider_train_bbx_gt.txt:{rec.line}")
         except ImageReadError as e:
@@ -97,6 +110,9 @@ def main():
     cuhk = read_cuhk(args.data / "cuhk_facepoint" / "train_net7876.txt")
     ref = cuhk_box_reference(cuhk)
     for path, box, pts, where in tqdm(cuhk[:args.cuhk_limit], desc="cuhk train"):
+        if time.time() - t_start > 0.8 * budget:
+            break
+        used["cuhk"] += 1
         try:
             img = read_image(path, where=where)
         except ImageReadError as e:
@@ -106,8 +122,11 @@ def main():
         ms.sample_landmark_face(builder, img, box, pts, rng, n_landmark=n_lm, n_pos=args.cuhk_pos,
                                 n_neg=args.cuhk_neg)
     if n_lm:
-        for path, pts, where in tqdm(read_mtfl(args.data / "lfw5590_80x80" / "train_lfw5590_80x80.txt"),
+        for path, pts, where in tqdm(read_mtfl(args.data / "lfw5590_80x80" / "train_lfw5590_80x80.txt")[:args.lfw_limit],
                                      desc="lfw5590"):
+            if time.time() - t_start > budget:
+                break
+            used["lfw"] += 1
             try:
                 img = read_image(path, where=where)
             except ImageReadError as e:
@@ -119,7 +138,7 @@ def main():
     samples = builder.build()
     samples.save(out)
     print(f"{out}: {len(samples)} samples {samples.counts()} (box targets on {int(samples.reg.sum())}); "
-          f"skipped images: {bad}; CUHK box reference {ref}")
+          f"images used {used}; skipped images: {bad}; CUHK box reference {ref}")
 
 
 if __name__ == "__main__":

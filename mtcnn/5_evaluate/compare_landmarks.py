@@ -38,16 +38,26 @@ def main(argv=None):
     ap.add_argument("--min-iou", type=float, default=0.3)
     ap.add_argument("--cascade-backend", default="auto")
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--max-minutes", type=float, default=None,
+                    help="stop after this wall-clock time (faces visited in a seeded random order)")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "compare_landmarks")
     args = ap.parse_args(argv)
     from facecascade.cascade import LandmarkCascade
 
     det = MTCNN(args.model_dir, min_face=args.min_face)
     lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
-    lines = [ln for ln in args.list.read_text().splitlines() if ln.strip()][:args.limit]
+    import time
+    t_start = time.time()
+    numbered = [(i, ln) for i, ln in enumerate(args.list.read_text().splitlines(), 1) if ln.strip()][:args.limit]
+    if args.max_minutes:
+        numbered = [numbered[i] for i in np.random.default_rng(0).permutation(len(numbered))]
+    visited = 0
     gt_all, onet_all, l1_all, l2_all = [], [], [], []
     missed = bad = 0
-    for ln, line in enumerate(tqdm(lines, desc="cuhk test", file=sys.stderr), 1):
+    for ln, line in tqdm(numbered, desc="cuhk test", file=sys.stderr):
+        if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
+            break
+        visited += 1
         p = line.split()
         if len(p) != 15:
             bad += 1
@@ -77,7 +87,7 @@ def main(argv=None):
         l1_all.append(np.asarray(res.l1).reshape(5, 2))
         l2_all.append(np.asarray(res.l2).reshape(5, 2))
     gt_all = np.array(gt_all)
-    out = {"list": str(args.list), "n_images": len(lines), "n_faces": len(gt_all), "missed": missed,
+    out = {"list": str(args.list), "n_images": visited, "n_images_in_list": len(numbered), "n_faces": len(gt_all), "missed": missed,
            "skipped": bad}
     for name, pred in (("onet", onet_all), ("cascade_l1", l1_all), ("cascade_l2", l2_all)):
         pred = np.array(pred)

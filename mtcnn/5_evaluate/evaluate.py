@@ -57,17 +57,27 @@ def main(argv=None):
                     help="pycaffe (default) or OpenCV's dnn reading the same prototxt/caffemodel")
     ap.add_argument("--stages", type=int, choices=(1, 2, 3), default=3, help="stop after P (1), R (2) or O (3)")
     ap.add_argument("--limit", type=int, default=None, help="first N images only")
+    ap.add_argument("--max-minutes", type=float, default=None,
+                    help="stop detecting after this wall-clock time and evaluate the images done; images "
+                         "are then visited in a seeded random order, so the subset is random (n_images says how many)")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "evaluate")
     add_device_arguments(ap)
     args = ap.parse_args(argv)
     cv2.setNumThreads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     gt = read_wider(args.gt)[:args.limit]
+    if args.max_minutes:
+        order = np.random.default_rng(0).permutation(len(gt))
+        gt = [gt[i] for i in order]
+    t_start = time.time()
     det = MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor, thresholds=args.thresholds,
                 gpu=args.gpu, backend=args.backend, stages=args.stages)
     args.out.mkdir(parents=True, exist_ok=True)
     detections, times, bad, used = {}, [], 0, []
     warm = True
     for rec in tqdm(gt, desc="detect", file=sys.stderr):
+        if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
+            print(f"time cap reached after {len(used)} of {len(gt)} images", file=sys.stderr)
+            break
         try:
             img = read_image(args.images / rec.name, where=f"{args.gt}:{rec.line}")
         except ImageReadError as e:
@@ -87,7 +97,7 @@ def main(argv=None):
     write_wider(args.out / "detections.txt",
                 [(n, d[:, :4]) for n, d in detections.items()])
     summary = {
-        "n_images": len(used), "skipped_images": bad,
+        "n_images": len(used), "n_images_in_gt": len(gt), "skipped_images": bad,
         # a bucket without valid gt has no AP: null in the JSON
         **{f"ap_{b}": (None if np.isnan(res[f"ap_{b}"]) else round(100 * res[f"ap_{b}"], 2))
            for b in ("all", "large", "medium", "small")},

@@ -36,7 +36,8 @@ def augment_config(args, test=False):
     cfg = datagen.AugmentConfig(
         samples_per_face=args.samples_per_face, flip=not args.no_flip, max_rotation=args.max_rotation,
         scale_jitter=args.scale_jitter, shift_jitter=args.shift_jitter, whole_fraction=args.whole_fraction,
-        margin_min=args.margin_min, margin_max=args.margin_max)
+        margin_min=args.margin_min, margin_max=args.margin_max,
+        l2_half_factor=getattr(args, "l2_half_factor", datagen.AugmentConfig.l2_half_factor))
     if test:  # the held-out list: a few plain views per face, no flips or rotation
         cfg.samples_per_face, cfg.flip, cfg.max_rotation = 2, False, 0.0
         cfg.scale_jitter = cfg.shift_jitter = 0.0
@@ -45,7 +46,9 @@ def augment_config(args, test=False):
 
 def main(argv=None, level=1):
     root = REPO_ROOT / f"{level}_level_{level}"
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # the entry point's own docstring (crop_img.py for level 2)
+    doc = getattr(sys.modules["__main__"], "__doc__", None) or __doc__
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", default=str(REPO_ROOT / "0_raw_data/Data/train.txt"), help="records list (divide_tr_te.py)")
     ap.add_argument("--test", default=str(REPO_ROOT / "0_raw_data/Data/test.txt"), help="records list")
     ap.add_argument("--out", default=str(root / "Data"), help="output folder (default %(default)s)")
@@ -55,6 +58,8 @@ def main(argv=None, level=1):
         ap.add_argument("--l1-predictions", nargs=2, metavar=("TRAIN_PRED", "TEST_PRED"),
                         help="records lists of level-1 predictions for --train and --test "
                              "(1_level_1/Code/3_inference); default: simulated level-1 errors")
+        ap.add_argument("--l2-half-factor", type=float, default=datagen.AugmentConfig.l2_half_factor,
+                        help="crop half-side / |nose - left eye| (default %(default)s; the seed's rule: 2.0)")
     add_augment_arguments(ap)
     args = ap.parse_args(argv)
     prefix = f"l{level}"

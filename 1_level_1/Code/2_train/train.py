@@ -36,6 +36,7 @@ def main(argv=None, level=1):
     ap.add_argument("--out", help="run folder (default: <level>/Result/train)")
     ap.add_argument("--max-iter", type=int, help="override the solver's max_iter")
     ap.add_argument("--resume", default="auto", help="'auto' (newest snapshot), 'none', or a .solverstate")
+    ap.add_argument("--weights", help="caffemodel to start from (fine-tuning); ignored when resuming")
     ap.add_argument("--bn-batches", type=int, default=50, help="batches for the final BatchNorm statistics")
     add_device_arguments(ap)
     args = ap.parse_args(argv)
@@ -43,7 +44,8 @@ def main(argv=None, level=1):
     solver = args.solver or SOLVERS[lv]
     out = args.out or REPO_ROOT / f"{lv}_level_{lv}" / "Result" / "train"
     summary = run_training(solver, out, max_iter=args.max_iter, resume=args.resume, gpu=args.gpu,
-                           bn_batches=args.bn_batches, log=lambda m: print(m, flush=True))
+                           bn_batches=args.bn_batches, log=lambda m: print(m, flush=True),
+                           weights=args.weights)
     print(json.dumps(summary))
 
 

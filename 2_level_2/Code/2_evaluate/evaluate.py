@@ -34,6 +34,10 @@ def add_model_arguments(ap, level2=True):
         ap.add_argument("--l2-model", default=str(SHIPPED["l2"][1]), help="level-2 caffemodel")
     ap.add_argument("--backend", choices=BACKENDS, default="auto", help="pycaffe or cv2.dnn (default auto)")
     ap.add_argument("--flip-test", action="store_true", help="average with the mirrored prediction")
+    ap.add_argument("--box-margin", type=float, help="level-1 margin around a face box (default: 3_demo/Data/cascade.json)")
+    if level2:
+        ap.add_argument("--l2-half-factor", type=float,
+                        help="level-2 crop half-side / |nose - left eye| (default: 3_demo/Data/cascade.json; seed: 2.0)")
     add_device_arguments(ap)
 
 
@@ -58,7 +62,8 @@ def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" 
         ap.error(f"--region box: {args.list} has no face boxes")
     cascade = LandmarkCascade(args.l1_deploy, args.l1_model,
                               getattr(args, "l2_deploy", None), getattr(args, "l2_model", None),
-                              backend=args.backend, gpu=args.gpu, flip_test=args.flip_test)
+                              backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
+                              box_margin=args.box_margin, l2_half_factor=getattr(args, "l2_half_factor", None))
     result, skipped = evaluate(cascade, records, region, args.out, args.worst,
                                title=f"{Path(args.list).name} ({region})")
     for e in skipped[:10]:

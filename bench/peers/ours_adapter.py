@@ -58,8 +58,13 @@ def main():
         r = lc.predict(img, None if box is None else tuple(box))
         return clean([{"box": box or [0, 0, img.shape[1], img.shape[0]], "score": 1.0, "points": r.points}])[0]
 
-    settings = (f"MTCNN min face {args.min_face:g}, factor 0.709, thresholds 0.6/0.7/0.7, det backend "
-                f"{args.det_backend}; cascade backend {args.backend}; {args.threads} thread(s)")
+    settings = []
+    if det is not None:
+        settings.append(f"our MTCNN min face {args.min_face:g}, factor 0.709, thresholds 0.6/0.7/0.7, "
+                        f"{'pycaffe' if args.det_backend == 'caffe' else 'cv2.dnn'}")
+    if lc is not None:
+        settings.append(f"cascade on {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}")
+    settings = "; ".join(settings) + f"; {args.threads} thread(s)"
     serve("ours", args.task, detect, versions, settings, read=lambda p: read_image(p),
           post=post, on_box=on_box)
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env python
+"""Detection speed per ../shared/docs/METRICS.md: ms per image at min face 20,
+factor 0.709, thresholds [0.6, 0.7, 0.7], single thread, median of >= 20 runs
+after a warm-up, on scikit-image's astronaut (512x512) and optionally more
+images; pycaffe and cv2.dnn backends reported separately.  Prints the machine
+and the load average (other jobs on a shared CPU inflate the times).
+The last line printed is one JSON object.
+"""
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import skimage.data  # noqa: E402
+
+from facecascade.images import read_image  # noqa: E402
+from facecascade.machine import describe  # noqa: E402
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("images", nargs="*", type=Path, help="more images to time (default: astronaut only)")
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--min-face", type=float, default=20)
+    ap.add_argument("--backends", nargs="+", default=["caffe", "cv2"], choices=["caffe", "cv2"])
+    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    args = ap.parse_args(argv)
+    cv2.setNumThreads(1)
+    print(describe())
+    print(f"load average before: {os.getloadavg()}")
+    imgs = {"astronaut": cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)}
+    for p in args.images:
+        imgs[p.name] = read_image(p)
+    out = {}
+    for be in args.backends:
+        det = MTCNN(args.model_dir, min_face=args.min_face, backend=be)
+        for name, img in imgs.items():
+            det.detect(img)
+            t = []
+            for _ in range(args.runs):
+                t0 = time.perf_counter()
+                faces = det.detect(img)
+                t.append(time.perf_counter() - t0)
+            out[f"{be}:{name}"] = {"ms_median": round(1000 * float(np.median(t)), 2),
+                                   "ms_min": round(1000 * float(np.min(t)), 2),
+                                   "faces": len(faces), "size": list(img.shape[:2])}
+            print(f"{be:6s} {name}: median {out[f'{be}:{name}']['ms_median']} ms "
+                  f"(min {out[f'{be}:{name}']['ms_min']} ms), {len(faces)} faces")
+    out["load_average_after"] = os.getloadavg()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
