@@ -195,6 +195,11 @@ def main(argv=None):
             lines.append(f"| {PEERS[peer]} | {info['reason']} |||||||")
             continue
         preds, ms = collect(ans)
+        got = [q for q in preds if q is not None]
+        if got and peer != "dlib":
+            share = 100.0 * np.mean([q[0, 0] < q[1, 0] for q in got])
+            notes.append(f"{peer}: its first eye point is the image-left one on {share:.1f}% of the found faces "
+                         f"(ground truth: {100.0 * np.mean(gt[:, 0, 0] < gt[:, 1, 0]):.1f}%)")
         mask = [True, True, False, False, False] if peer == "dlib" else None
         results[peer] = s = score_rows(gt, preds, mask)
         vers = info.get("versions", {})

@@ -95,7 +95,9 @@ def main(argv=None):
         for label, cmd in demos:
             rc, rss, wall, out = measure(cmd)
             if rc:
-                reason = "not shipped (mtcnn/model lacks det2/det3)" if "MTCNN model file not found" in out \
+                missing = [n for n in ("det1", "det2", "det3")
+                           if not (REPO / "mtcnn" / "model" / f"{n}.caffemodel").is_file()]
+                reason = f"not shipped (mtcnn/model lacks {', '.join(missing)})" if missing \
                     else f"failed (exit {rc}): {out.strip().splitlines()[-1][:150] if out.strip() else ''}"
                 rows.append((label, None, None, None, reason))
             else:

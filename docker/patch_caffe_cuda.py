@@ -31,6 +31,42 @@ EDITS_CUDA = [
      '  LOG(INFO) << "Clock rate:                    " << clock_rate;\n', 1),
     ("src/caffe/common.cpp", "(prop.deviceOverlap ? ", "(gpu_overlap ? ", 1),
     ("src/caffe/common.cpp", "(prop.kernelExecTimeoutEnabled ? ", "(exec_timeout ? ", 1),
+    # The fork declares ProposalLayer::Backward_gpu but never defines it (its
+    # Backward_cpu is empty too): "explicit instantiation but no definition".
+    ("src/caffe/layers/proposal_layer.cu", "INSTANTIATE_LAYER_GPU_FUNCS(ProposalLayer);",
+     "template <typename Dtype>\n"
+     "void ProposalLayer<Dtype>::Backward_gpu(const vector<Blob<Dtype>*>& top,\n"
+     "    const vector<bool>& propagate_down, const vector<Blob<Dtype>*>& bottom) {}\n\n"
+     "INSTANTIATE_LAYER_GPU_FUNCS(ProposalLayer);", 1),
+]
+
+
+def _cpu_fallback(layer, cls, indent=""):
+    """The fork's converter layers have no CUDA kernels, only STUB_GPU for
+    CPU_ONLY: with CUDA their Forward_gpu/Backward_gpu were never defined and
+    libcaffe had undefined symbols.  In GPU mode they now run their CPU code
+    (none of them is used by this project's nets)."""
+    old = f"{indent}#ifdef CPU_ONLY\n{indent}STUB_GPU({cls});\n{indent}#endif\n"
+    new = (f"{indent}#ifdef CPU_ONLY\n{indent}STUB_GPU({cls});\n{indent}#else\n"
+           "// No CUDA kernels for this layer: GPU mode runs the CPU code.\n"
+           "template <typename Dtype>\n"
+           f"void {cls}<Dtype>::Forward_gpu(const vector<Blob<Dtype>*>& bottom,\n"
+           "    const vector<Blob<Dtype>*>& top) { this->Forward_cpu(bottom, top); }\n"
+           "template <typename Dtype>\n"
+           f"void {cls}<Dtype>::Backward_gpu(const vector<Blob<Dtype>*>& top,\n"
+           "    const vector<bool>& propagate_down, const vector<Blob<Dtype>*>& bottom) {\n"
+           "  this->Backward_cpu(top, propagate_down, bottom);\n}\n"
+           f"{indent}#endif\n")
+    return (f"src/caffe/layers/{layer}.cpp", old, new, 1)
+
+
+EDITS_CUDA += [
+    _cpu_fallback("relu6_layer", "ReLU6Layer"),
+    _cpu_fallback("hardswish_layer", "HardSwishLayer"),
+    _cpu_fallback("hardsigmoid_layer", "HardSigmoidLayer"),
+    _cpu_fallback("maxunpool_layer", "MaxUnPoolLayer"),
+    _cpu_fallback("upsample_layer", "UpsampleLayer", "    "),
+    _cpu_fallback("pixelshuffle_layer", "PixelShuffleLayer", "    "),
 ]
 
 

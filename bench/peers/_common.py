@@ -72,7 +72,8 @@ def _map_back(face, offset, scale):
     out = dict(face)
     out["box"] = [v / scale - offset for v in face["box"]]
     if face.get("points") is not None:
-        out["points"] = [[x / scale - offset, y / scale - offset] for x, y in face["points"]]
+        out["points"] = [None if p is None else [p[0] / scale - offset, p[1] / scale - offset]
+                         for p in face["points"]]
     return out
 
 
@@ -150,7 +151,7 @@ def clean(faces):
     for f in faces:
         g = {"box": [round(float(v), 2) for v in f["box"]], "score": round(float(f.get("score", 1.0)), 5),
              "points": None if f.get("points") is None else
-             [[round(float(x), 2), round(float(y), 2)] for x, y in f["points"]]}
+             [None if p is None else [round(float(p[0]), 2), round(float(p[1]), 2)] for p in f["points"]]}
         if "extra" in f:
             g["extra"] = f["extra"]
         out.append(g)

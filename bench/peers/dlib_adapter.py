@@ -48,8 +48,8 @@ def main():
         return out
 
     serve("dlib", args.task, detect, {"dlib": dlib.__version__},
-          f"HOG frontal detector, upsample {args.upsample}, adjust_threshold {args.adjust}; "
-          "5-point shape predictor (eye corners + nose base)")
+          f"HOG frontal detector, upsample {args.upsample}, adjust_threshold {args.adjust}"
+          + ("" if sp is None else "; 5-point shape predictor (eye corners + nose base)"))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ def main():
     args = ap.parse_args()
     single_thread_env(args.threads)
     import cv2
-    import numpy as np
     cv2.setNumThreads(args.threads)
     from facecascade.images import read_image
     from facecascade.machine import describe
