@@ -212,7 +212,12 @@ DISTRIBUTE_DIR := distribute
 Q ?= @"
 
 caffe_need_files() { find "$REPO/caffe_need" -maxdepth 1 -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.cu' \) | sort; }
-BASE_KEY=$( { echo "$SDIST_SHA256 $MODE py$PY_VER numpy$NUMPY_VER"; echo "$MAKEFILE_CONFIG";
+# The keys must not depend on where the checkout (and so .venv) lives: numpy's
+# headers of one version are the same in every venv, so the venv's prefix is
+# masked out of the hashed config (CI clones into a new folder each run).
+PY_PREFIX=$("$PY" -c "import sys; print(sys.prefix)")
+KEY_CONFIG=${MAKEFILE_CONFIG//$PY_PREFIX/<python-prefix>}
+BASE_KEY=$( { echo "$SDIST_SHA256 $MODE py$PY_VER numpy$NUMPY_VER"; echo "$KEY_CONFIG";
               cat "$REPO/docker/patch_caffe.py";
               if [ "$MODE" = cuda ]; then cat "$CUDA_PATCH"; fi; } | sha)
 NEED_KEY=$(caffe_need_files | while read -r f; do basename "$f"; cat "$f"; done | sha)
@@ -283,10 +288,12 @@ if [ ! -f "$BUILD/.patched" ]; then
   tar xzf "$TARBALL" -C "$BUILD"
   "$PY" "$REPO/docker/patch_caffe.py" "$SRC"
   if [ "$MODE" = cuda ]; then "$PY" "$CUDA_PATCH" "$SRC"; fi
-  echo "$MAKEFILE_CONFIG" > "$SRC/Makefile.config"
   mkdir -p "$BUILD/pristine"
   touch "$BUILD/.patched"
 fi
+# Rewritten every run: it holds this checkout's venv paths (objects do not
+# depend on it, so make rebuilds nothing for that).
+echo "$MAKEFILE_CONFIG" > "$SRC/Makefile.config"
 
 # caffe_need: headers to include/caffe/layers, sources to src/caffe/layers.
 # Copy only changed files (make then rebuilds only those); restore a stock file
