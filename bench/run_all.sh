@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run every benchmark in order and print all tables (one machine, one run).
 #
-#   bash bench/run_all.sh                       # full runs (long: ~1 h on 2 cores)
-#   LM_LIMIT=300 DET_LIMIT=40 bash bench/run_all.sh   # the limits used in bench/RESULTS.md
+#   bash bench/run_all.sh                       # full runs (about 45 min on 2 cores)
+#   LM_LIMIT=300 DET_LIMIT=60 bash bench/run_all.sh   # the limits used in bench/RESULTS.md (~9 min)
 #
 # Peers appear when bash bench/setup_peers.sh has been run ("not installed"
 # otherwise).  Run on an otherwise idle machine: the timings are single-thread
