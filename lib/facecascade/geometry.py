@@ -229,5 +229,4 @@ def align_face(image, points, size=112):
     (scaled for other sizes)."""
     template = ALIGN_TEMPLATE_112 * (size / 112.0)
     m = similarity_transform(points, template)
-    return cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT)
+    return warp(image, m, size, border=cv2.BORDER_CONSTANT)
