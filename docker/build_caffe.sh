@@ -346,6 +346,11 @@ echo "$FULL_KEY" > "$STAGE/.complete"
 rm -rf "$PREFIX"
 mkdir -p "$(dirname "$PREFIX")"
 mv "$STAGE" "$PREFIX"
-# Keep the cache bounded: the three newest prefixes stay.
-ls -1dt "$CACHE"/caffe-* 2>/dev/null | grep -v '\.tmp\.' | tail -n +4 | xargs -r rm -rf
+# Keep the cache bounded: the three newest prefixes of this mode (cpu/cuda)
+# stay, and the prefix recorded in .caffe_prefix is never removed (a CUDA
+# build must not delete the CPU build the tests use, nor the reverse).
+active=$(cat "$REPO/.caffe_prefix" 2>/dev/null || true)
+for d in $(ls -1dt "$CACHE"/caffe-* 2>/dev/null | grep -v '\.tmp\.' || true); do
+  if [ "$(sed -n 's/^mode: //p' "$d/build_info.txt" 2>/dev/null)" = "$MODE" ]; then echo "$d"; fi
+done | tail -n +4 | { grep -vxF "${active:-/nonexistent}" || true; } | xargs -r rm -rf
 finish
