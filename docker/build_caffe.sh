@@ -35,8 +35,9 @@ usage: bash docker/build_caffe.sh [options]
   --no-activate       leave <repo>/.caffe_prefix alone: the default for --cuda builds,
                       so a CUDA build never replaces the CPU build the tests use; use
                       it with CAFFE_PREFIX=<prefix> or pass --activate
-  --print-config      configure only: print the Makefile.config, keys and prefix, exit
-                      (with --cuda this fetches cuBLAS/cuRAND if the toolkit lacks them)
+  --print-config      configure only: print the Makefile.config, keys and prefix, exit;
+                      the apt and venv steps still run (skip them with --no-apt and
+                      --no-venv), and --cuda fetches cuBLAS/cuRAND if the toolkit lacks them
   -h, --help          this text
 Environment: CAFFE_CACHE (default ~/.cache/cascaded_mobilenet_v2)
 EOF
@@ -125,7 +126,8 @@ NUMPY_VER=$("$PY" -c "import numpy; print(numpy.__version__)")
 CUDA_DIR=${CUDA_HOME:-/usr/local/cuda}
 CUDA_ARCH=
 CUDA_EXTRA=
-# CUDA-only source edits (CUDA 13 API removals): hashed into the key and applied
+# CUDA-only source edits (CUDA 13 API removals, GPU functions the fork declares
+# but never defines, a make -j race of .cu objects): hashed into the key and applied
 # in CUDA mode only, so the CPU build's key and tree do not depend on them.
 CUDA_PATCH=$REPO/docker/patch_caffe_cuda.py
 # "75 90+PTX" / "sm_90" -> -gencode list; a list that already has -gencode is kept.
