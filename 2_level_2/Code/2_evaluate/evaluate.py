@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cascade import SHIPPED, LandmarkCascade  # noqa: E402
 from facecascade.evaluation import evaluate  # noqa: E402
+from facecascade.geometry import L2_SCALES  # noqa: E402
 from facecascade.nets import BACKENDS  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.records import FORMATS, read_landmark_list  # noqa: E402
@@ -37,7 +38,9 @@ def add_model_arguments(ap, level2=True):
     ap.add_argument("--box-margin", type=float, help="level-1 margin around a face box (default: 3_demo/Data/cascade.json)")
     if level2:
         ap.add_argument("--l2-half-factor", type=float,
-                        help="level-2 crop half-side / |nose - left eye| (default: 3_demo/Data/cascade.json; seed: 2.0)")
+                        help="level-2 crop half-side / the --l2-scale length (default: 3_demo/Data/cascade.json; seed: 2.0)")
+        ap.add_argument("--l2-scale", choices=L2_SCALES,
+                        help="level-2 crop scale rule (default: 3_demo/Data/cascade.json; seed: left_eye)")
     add_device_arguments(ap)
 
 
@@ -63,7 +66,8 @@ def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" 
     cascade = LandmarkCascade(args.l1_deploy, args.l1_model,
                               getattr(args, "l2_deploy", None), getattr(args, "l2_model", None),
                               backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
-                              box_margin=args.box_margin, l2_half_factor=getattr(args, "l2_half_factor", None))
+                              box_margin=args.box_margin, l2_half_factor=getattr(args, "l2_half_factor", None),
+                              l2_scale=getattr(args, "l2_scale", None))
     result, skipped = evaluate(cascade, records, region, args.out, args.worst,
                                title=f"{Path(args.list).name} ({region})")
     for e in skipped[:10]:
