@@ -103,6 +103,23 @@ def test_pycaffe_and_opencv_dnn_agree_within_half_a_pixel(caffe, test_data):
         assert np.abs(ra.l2 - rb.l2).max() < 0.5
 
 
+def test_a_second_level_2_pass_runs_level_2_on_its_own_points(caffe, test_data):
+    records = read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt")
+    from facecascade.images import read_image
+    images = [read_image(r.image) for r in records]
+    once = LandmarkCascade.from_shipped(backend="caffe")
+    twice = LandmarkCascade.from_shipped(backend="caffe", l2_passes=2)
+    for img, r1 in zip(images, once.predict_batch(images)):
+        r2 = twice.predict(img)
+        np.testing.assert_allclose(r2.l1, r1.l1)
+        region, _ = geo.level2_region(r1.l2, img.shape[1], img.shape[0], once.l2_half_factor, once.l2_scale)
+        assert r2.l2_region == region
+        np.testing.assert_allclose(r2.l2, region.from_unit(once._run(once.l2, geo.crop(img, region)[None])[0]),
+                                   atol=1e-4)
+    with pytest.raises(ValueError, match="l2_passes"):
+        LandmarkCascade.from_shipped(backend="caffe", l2_passes=0)
+
+
 def test_short_training_on_real_images_lowers_the_loss(caffe, tmp_path, test_data):
     """256 augmented samples of 4 real faces, 80 Adam steps of batch 16: the
     held-out loss (the same faces, unaugmented views) must fall by half."""

@@ -104,11 +104,14 @@ def main(argv=None):
     ap.add_argument("--out", default=str(REPO_ROOT / "3_demo/Result/draw_img"), help="output folder")
     ap.add_argument("--backend", choices=BACKENDS, default="auto", help="pycaffe or cv2.dnn (default auto)")
     ap.add_argument("--flip-test", action="store_true", help="average with the mirrored prediction")
+    ap.add_argument("--l2-passes", type=int, default=1,
+                    help="run level 2 N times, each on a crop re-centred on its last points (default 1)")
     add_device_arguments(ap)
     args = ap.parse_args(argv)
     region = "detect" if args.detect else args.region
 
-    cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu, flip_test=args.flip_test)
+    cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
+                                           l2_passes=args.l2_passes)
     records = collect(args)
     detector = load_detector(args.gpu) if region in ("auto", "detect") and any(
         r.box is None for r in records) else None

@@ -60,7 +60,7 @@ def shipped_settings():
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
                  backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
-                 l2_scale=None):
+                 l2_scale=None, l2_passes=1):
         settings = shipped_settings()
         self.box_margin = settings["box_margin"] if box_margin is None else box_margin
         self.l2_half_factor = settings["l2_half_factor"] if l2_half_factor is None else l2_half_factor
@@ -71,6 +71,12 @@ class LandmarkCascade:
         # Test-time flip: average the prediction on the mirrored input (points
         # swapped back); costs a second forward per level.
         self.flip_test = flip_test
+        # Level 2 may run again on a crop re-centred on its own points: the
+        # seed runs it once; a second pass mostly helps when level 1 saw the
+        # whole image and its first crop was off-centre.
+        if int(l2_passes) < 1:
+            raise ValueError(f"l2_passes must be >= 1, got {l2_passes}")
+        self.l2_passes = int(l2_passes)
 
     @classmethod
     def from_shipped(cls, backend="auto", gpu=None, **kw):
@@ -104,15 +110,18 @@ class LandmarkCascade:
         l1 = [r.from_unit(u) for r, u in zip(regions, unit1)]
         if self.l2 is None:
             return [CascadeResult(p, None, r, None) for p, r in zip(l1, regions)]
-        l2_regions, clamped = [], []
-        for img, p in zip(images, l1):
-            region, c = geo.level2_region(p, img.shape[1], img.shape[0], self.l2_half_factor, self.l2_scale)
-            l2_regions.append(region)
-            clamped.append(c)
-        crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])
-        unit2 = self._run(self.l2, crops2)
-        return [CascadeResult(p1, r2.from_unit(u2), r1, r2, c)
-                for p1, u2, r1, r2, c in zip(l1, unit2, regions, l2_regions, clamped)]
+        points, clamped = l1, [False] * n
+        for _ in range(self.l2_passes):
+            l2_regions = []
+            for k, (img, p) in enumerate(zip(images, points)):
+                region, c = geo.level2_region(p, img.shape[1], img.shape[0], self.l2_half_factor, self.l2_scale)
+                l2_regions.append(region)
+                clamped[k] = clamped[k] or c
+            crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])
+            unit2 = self._run(self.l2, crops2)
+            points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, unit2)]
+        return [CascadeResult(p1, p2, r1, r2, c)
+                for p1, p2, r1, r2, c in zip(l1, points, regions, l2_regions, clamped)]
 
     def predict(self, image, box=None, region=None) -> CascadeResult:
         return self.predict_batch([image], [box], None if region is None else [region])[0]
