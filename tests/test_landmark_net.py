@@ -113,7 +113,9 @@ def test_a_second_level_2_pass_runs_level_2_on_its_own_points(caffe, test_data):
         r2 = twice.predict(img)
         np.testing.assert_allclose(r2.l1, r1.l1)
         region, _ = geo.level2_region(r1.l2, img.shape[1], img.shape[0], once.l2_half_factor, once.l2_scale)
-        assert r2.l2_region == region
+        got = r2.l2_region
+        assert (got.left, got.top, got.width, got.height) == pytest.approx(
+            (region.left, region.top, region.width, region.height), abs=1e-3)
         np.testing.assert_allclose(r2.l2, region.from_unit(once._run(once.l2, geo.crop(img, region)[None])[0]),
                                    atol=1e-4)
     with pytest.raises(ValueError, match="l2_passes"):
