@@ -315,8 +315,12 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         now = datetime.datetime.now()
         end = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
         args.minutes = max(1.0, (end - now).total_seconds() / 60)
-    solver_pt = write_solver(caffe, out / f"{net}_solver.prototxt", train_pt, args.lr, args.iters,
-                             [int(args.iters * 0.6), int(args.iters * 0.85)], out / net)
+    # iteration-based lr steps only without a wall-clock budget: with --minutes /
+    # --until the two phases below set the lr, and steps at 0.6/0.85 x --iters
+    # would otherwise fire inside phase 1
+    steps = [10 ** 9] if args.minutes else [int(args.iters * 0.6), int(args.iters * 0.85)]
+    solver_pt = write_solver(caffe, out / f"{net}_solver.prototxt", train_pt, args.lr,
+                             10 ** 9 if args.minutes else args.iters, steps, out / net)
     solver = caffe.get_solver(str(solver_pt))
     if args.resume:
         solver.net.copy_from(str(args.resume))
