@@ -134,3 +134,18 @@ def test_crop_from_levels_many_boxes_and_pyramid_levels():
     for s, level in build_levels(img, scales):
         direct = cv2.resize(img, level.shape[1::-1], interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
         assert np.abs(level.astype(float) - direct).mean() < 4
+
+
+def test_pnet_strips_equal_one_forward(caffe):
+    from facecascade.mtcnn import MTCNN
+    rng = np.random.default_rng(3)
+    det = MTCNN(stages=1, caffe=caffe)
+    for h, w in ((301, 160), (250, 97), (64, 80)):
+        img = cv2.GaussianBlur(rng.integers(0, 255, (h, w, 3), dtype=np.uint8), (0, 0), 1.5)
+        det.pnet_max_pixels = 10 ** 9
+        prob, reg = det.pnet_maps(img)
+        det.pnet_max_pixels = 60 * w  # strips of 60 rows
+        prob_s, reg_s = det.pnet_maps(img)
+        assert prob_s.shape == prob.shape and reg_s.shape == reg.shape
+        np.testing.assert_allclose(prob_s, prob, atol=1e-5)
+        np.testing.assert_allclose(reg_s, reg, atol=1e-5)

@@ -31,6 +31,8 @@ SHIPPED_MODEL_DIR = REPO_ROOT / "mtcnn" / "model"
 MEAN, SCALE = 127.5, 0.0078125
 PNET_STRIDE, PNET_CELL = 2, 12
 REMAP_MAX_ROWS = 32766
+# P-Net input pixels per forward: larger pyramid levels run in strips (pnet_maps)
+PNET_MAX_PIXELS = 1_000_000
 
 
 @dataclass
@@ -186,6 +188,7 @@ class MTCNN:
                 net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
                 self.nets[key] = net
         self.min_face = float(min_face)
+        self.pnet_max_pixels = PNET_MAX_PIXELS
         self.factor = float(factor)
         self.thresholds = tuple(float(t) for t in thresholds)
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
@@ -209,6 +212,32 @@ class MTCNN:
         net.forward()
         return (net.blobs[cls].data, net.blobs[box].data, None if lm is None else net.blobs[lm].data)
 
+    def pnet_maps(self, img):
+        """P-Net's face-probability map (H', W') and box offsets (4, H', W') for one
+        pyramid level.  Levels over `pnet_max_pixels` run in horizontal strips, so
+        Caffe's per-layer buffers stay bounded (a 4000x3000 photo at min face 20
+        has a 2400x1800 first level): each strip starts on an even row, and a
+        strip keeps only the cells whose 13 input rows (2r .. 2r+12) and pooling
+        windows lie inside it, so the maps equal those of one forward."""
+        h, w = img.shape[:2]
+        rows = max(PNET_CELL * 4, int(self.pnet_max_pixels // max(w, 1)) // 2 * 2)
+        if h <= rows:
+            prob, reg, _ = self._forward("pnet", normalise(img[None]))
+            return prob[0, 1].copy(), reg[0].copy()
+        step = rows - PNET_CELL  # even: the next strip's first cell follows the last kept one
+        probs, regs = [], []
+        y0 = 0
+        while True:
+            last = y0 + rows >= h
+            prob, reg, _ = self._forward("pnet", normalise(img[None, y0:y0 + rows]))
+            keep = prob.shape[2] if last else step // 2
+            probs.append(prob[0, 1, :keep].copy())
+            regs.append(reg[0, :, :keep].copy())
+            if last:
+                break
+            y0 += step
+        return np.concatenate(probs, axis=0), np.concatenate(regs, axis=1)
+
     def pnet_stage(self, image, levels=None):
         """-> (candidates (N, 5) squared boxes with scores, pyramid levels)."""
         h, w = image.shape[:2]
@@ -216,8 +245,8 @@ class MTCNN:
         levels = build_levels(image, scales) if levels is None else levels
         found = []
         for s, img in levels:
-            prob, reg, _ = self._forward("pnet", normalise(img[None]))
-            cand = cells_to_boxes(prob[0, 1], reg[0], s, self.thresholds[0])
+            prob, reg = self.pnet_maps(img)
+            cand = cells_to_boxes(prob, reg, s, self.thresholds[0])
             if len(cand):
                 cand = cand[nms(cand[:, :5], self.nms_thresholds[0], "union")]
                 found.append(cand)
