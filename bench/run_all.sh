@@ -18,3 +18,4 @@ step "$PY" bench/landmark_speed.py
 step "$PY" bench/landmark_accuracy.py --limit "$LM_LIMIT"
 step "$PY" bench/detection.py --limit "$DET_LIMIT"
 step "$PY" bench/memory.py
+step "$PY" bench/level2_crop_scale.py --list "${FACECASCADE_DATA:-../shared/data}/cuhk_facepoint/train_net7876.txt" --format cuhk

@@ -175,8 +175,8 @@ def flip_unit(unit):
 # scale as the mean distance from the nose to the other four points ("points",
 # whose max-coordinate spread over it is 0.98 median, 1.26 at the 99th
 # percentile) and uses half-factor 1.35; both are recorded in
-# 3_demo/Data/cascade.json.  The seed's rule stays available: scale "left_eye",
-# half-factor 2.0.
+# 3_demo/Data/cascade.json (figures: bench/level2_crop_scale.py).  The seed's
+# rule stays available: scale "left_eye", half-factor 2.0.
 SEED_L2_HALF_FACTOR = 2.0
 SEED_L2_SCALE = "left_eye"
 L2_HALF_FACTOR = 1.35
