@@ -54,3 +54,37 @@ def test_short_pnet_training_lowers_loss(caffe, shared_data, tmp_path):
     first, last = hist[:30, 1:3].mean(axis=0), hist[-30:, 1:3].mean(axis=0)
     assert last[0] < 0.8 * first[0], (first, last)   # classification loss falls
     assert last[1] < first[1], (first, last)         # box regression loss falls
+
+
+def test_roi_iou_equals_box_iou(rng):
+    from facecascade.boxes import iou_matrix, regression_targets
+    corner = rng.uniform(0, 50, size=(30, 2))
+    side = rng.uniform(10, 40, size=(30, 1))
+    crops = np.hstack([corner, corner + side])
+    gts = crops + rng.normal(0, 6, size=(30, 4))
+    got = ms.roi_iou(regression_targets(crops, gts))
+    np.testing.assert_allclose(got, np.diag(iou_matrix(crops, gts)), atol=1e-12)
+    # hand case: the face is the crop shifted right by half its side -> IoU 0.5 / 1.5
+    assert ms.roi_iou([[0.5, 0, 0.5, 0]])[0] == pytest.approx(1 / 3)
+
+
+def test_pos_iou_labels_close_parts_as_faces(rng):
+    # four samples: negative, positive, part at IoU 1/3 (shift 0.5), part at IoU ~0.57 (shift 0.27)
+    n = 4
+    roi = np.array([[0, 0, 0, 0], [0.05, 0, 0.05, 0], [0.5, 0, 0.5, 0], [0.27, 0, 0.27, 0]], np.float32)
+    samples = ms.SampleSet(np.zeros((n, 12, 12, 3), np.uint8), np.array([ms.NEG, ms.POS, ms.PART, ms.PART], np.int8),
+                           roi, np.zeros((n, 10), np.float32), np.ones(n, np.uint8))
+    shares = {ms.NEG: 1, ms.POS: 1, ms.PART: 2}
+    paper = mn.BatchSampler(samples, 4, shares, rng, augment=False)
+    loose = mn.BatchSampler(samples, 4, shares, rng, augment=False, pos_iou=0.5)
+    assert paper.face_label.tolist() == [False, True, False, False]
+    assert loose.face_label.tolist() == [False, True, False, True]
+    # in the batches: the IoU-0.57 part is labelled 1 only with pos_iou 0.5, the IoU-1/3 part never
+    for sampler, want in ((paper, {0: 0, 1: 1, 2: -1, 3: -1}), (loose, {0: 0, 1: 1, 2: -1, 3: 1})):
+        got = {}
+        for _ in range(10):
+            b = sampler.next()
+            # augment=False: each row's roi identifies its sample (the negative's is all zero)
+            which = [int(np.argmin(np.abs(roi - r).sum(axis=1))) for r in b["roi"]]
+            got.update(zip(which, b["label"].astype(int).tolist()))
+        assert got == want

@@ -18,6 +18,7 @@ crops of all candidates are bilinear samples gathered with numpy from the
 pyramid level nearest above the needed resolution (a mip-map, so large faces
 are not aliased), with no Python loop over windows.
 """
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -297,13 +298,25 @@ class MTCNN:
         image = np.asarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"detect() needs an H x W x 3 uint8 BGR image, got {image.shape} {image.dtype}")
+        # wall seconds and candidates out of each stage of the last call (speed breakdowns)
+        self.last_stage_seconds, self.last_stage_boxes = {}, {}
         if min(image.shape[:2]) < PNET_CELL:
             return empty_detections()
+        t0 = time.perf_counter()
         boxes, levels = self.pnet_stage(image)
+        self._time_stage("pnet", t0, boxes)
         if stages >= 2:
+            t0 = time.perf_counter()
             boxes = self.rnet_stage(image, boxes, levels)
+            self._time_stage("rnet", t0, boxes)
         if stages >= 3:
+            t0 = time.perf_counter()
             boxes, points = self.onet_stage(image, boxes, levels)
+            self._time_stage("onet", t0, boxes)
         else:
             points = np.full((len(boxes), 5, 2), np.nan)
         return Detections(boxes[:, :4], boxes[:, 4], points)
+
+    def _time_stage(self, key, t0, boxes):
+        self.last_stage_seconds[key] = time.perf_counter() - t0
+        self.last_stage_boxes[key] = len(boxes)

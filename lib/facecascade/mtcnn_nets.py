@@ -12,7 +12,9 @@ Deploy layer/blob names: prob1 (scores), conv4-2 / fc5-2 / fc6-2 (boxes), fc6-3
 Losses with stock layers only (see mtcnn/README.md, "Losses"):
   - classification: SoftmaxWithLoss with ignore_label -1; part and landmark
     samples carry label -1, so only positives and negatives count, and the loss
-    is normalised by their number.
+    is normalised by their number.  With pos_iou < 0.65 (training flag
+    --pos-iou) parts whose crop has IoU >= pos_iou with its face count as
+    positives too.
   - box regression: EuclideanLoss between (prediction * roi_mask) and the
     target, where roi_mask is 1 for positives/parts with a WIDER-convention
     box and 0 otherwise, and the target is already 0 there.  A masked sample
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .mtcnn_sampling import LANDMARK, NEG, PART, POS, flip_targets
+from .mtcnn_sampling import LANDMARK, NEG, PART, POS, POS_IOU, flip_targets, roi_iou
 
 INPUT_SIZE = {"pnet": 12, "rnet": 24, "onet": 48}
 HEADS = {"pnet": ("conv4-1", "conv4-2", None), "rnet": ("fc5-1", "fc5-2", None),
@@ -140,13 +142,13 @@ def deploy_netspec(caffe, net, height=None, width=None):
     return n.to_proto()
 
 
-def write_prototxts(caffe, net, out_dir, batch):
+def write_prototxts(caffe, net, out_dir, batch, loss_weights=(1.0, 0.5, 1.0)):
     """train.prototxt, deploy.prototxt into out_dir; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     train = out_dir / f"{net}_train.prototxt"
     deploy = out_dir / f"{net}_deploy.prototxt"
-    train.write_text(f"name: \"{net}\"\n" + str(train_netspec(caffe, net, batch)))
+    train.write_text(f"name: \"{net}\"\n" + str(train_netspec(caffe, net, batch, loss_weights)))
     deploy.write_text(f"name: \"{net}\"\n" + str(deploy_netspec(caffe, net)))
     return train, deploy
 
@@ -177,11 +179,17 @@ class BatchSampler:
     """Batches with a fixed share of each sample kind (MTCNN's 3:1:1:2 idea),
     with random flips and photometric jitter."""
 
-    def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5):
+    def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5,
+                 pos_iou=POS_IOU):
         """hard: (N,) bool, samples mined by the previous stage; that share of each
         batch's negatives is drawn from them (the random negatives far outnumber
-        them, and the mined ones are the point of mining)."""
+        them, and the mined ones are the point of mining).
+        pos_iou: parts (with a box target) whose crop has at least this IoU with
+        its face are classified as faces; the paper's 0.65 leaves them unlabelled."""
         self.s = samples
+        self.face_label = samples.kinds == POS
+        if pos_iou < POS_IOU:
+            self.face_label |= (samples.kinds == PART) & (samples.reg > 0) & (roi_iou(samples.roi) >= pos_iou)
         self.batch = batch
         self.rng = rng
         self.augment = augment
@@ -220,7 +228,7 @@ class BatchSampler:
             x = np.clip(x * a + b, -1.0, 1.0)
             gray = self.rng.random(len(idx)) < 0.1
             x[gray] = x[gray].mean(axis=1, keepdims=True)
-        label = np.where(kinds == POS, 1, np.where(kinds == NEG, 0, -1)).astype(np.float32)
+        label = np.where(self.face_label[idx], 1, np.where(kinds == NEG, 0, -1)).astype(np.float32)
         roi_mask = (((kinds == POS) | (kinds == PART)) & (s.reg[idx] > 0)).astype(np.float32)[:, None]
         roi_mask = np.repeat(roi_mask, 4, axis=1)
         pts_mask = np.repeat((kinds == LANDMARK).astype(np.float32)[:, None], 10, axis=1)
@@ -284,6 +292,11 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                     help="like --minutes, up to this local wall-clock time")
     ap.add_argument("--batch", type=int, default=default_batch)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr-steps", type=int, nargs="+", default=None,
+                    help="iterations where the lr drops 10x (default 0.6 and 0.85 x --iters)")
+    ap.add_argument("--pos-iou", type=float, default=POS_IOU,
+                    help="parts with IoU >= this also train the face class (default %(default)s: positives only)")
+    ap.add_argument("--box-weight", type=float, default=0.5, help="loss weight of box regression")
     ap.add_argument("--hard-neg-share", type=float, default=0.5,
                     help="share of each batch's negatives drawn from the mined (hard_*.npz) negatives")
     ap.add_argument("--save-every", type=int, default=1000)
@@ -307,8 +320,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch)
-    sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share)
+    train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, 1.0))
+    sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
+                           pos_iou=args.pos_iou)
     if args.until:
         import datetime
         hh, mm = (int(v) for v in args.until.split(":"))
@@ -318,7 +332,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     # iteration-based lr steps only without a wall-clock budget: with --minutes /
     # --until the two phases below set the lr, and steps at 0.6/0.85 x --iters
     # would otherwise fire inside phase 1
-    steps = [10 ** 9] if args.minutes else [int(args.iters * 0.6), int(args.iters * 0.85)]
+    steps = [10 ** 9] if args.minutes else (args.lr_steps or [int(args.iters * 0.6), int(args.iters * 0.85)])
     solver_pt = write_solver(caffe, out / f"{net}_solver.prototxt", train_pt, args.lr,
                              10 ** 9 if args.minutes else args.iters, steps, out / net)
     solver = caffe.get_solver(str(solver_pt))
@@ -334,7 +348,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
 
     log(f"{net}: {len(samples)} samples {samples.counts()} ({int(hard.sum())} mined); batch {args.batch} = "
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
-        f"iters {args.iters}; lr {args.lr}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
+        f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
+        f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
 
     def save(it):

@@ -71,6 +71,20 @@ def jitter_squares(box, n, rng, shift=0.2, scale=(0.8, 1.25)):
     return np.stack([cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2], axis=1)
 
 
+def roi_iou(roi):
+    """IoU between a crop and the box its regression target points at.
+
+    roi (N, 4) = (gt - crop) / crop side (boxes.regression_targets), so in crop
+    units the crop is [0, 0, 1, 1] and the box [dx1, dy1, 1 + dx2, 1 + dy2]."""
+    roi = np.asarray(roi, dtype=np.float64).reshape(-1, 4)
+    gx1, gy1, gx2, gy2 = roi[:, 0], roi[:, 1], 1 + roi[:, 2], 1 + roi[:, 3]
+    iw = np.clip(np.minimum(gx2, 1) - np.maximum(gx1, 0), 0, None)
+    ih = np.clip(np.minimum(gy2, 1) - np.maximum(gy1, 0), 0, None)
+    inter = iw * ih
+    area = np.clip(gx2 - gx1, 0, None) * np.clip(gy2 - gy1, 0, None)
+    return inter / np.maximum(1 + area - inter, 1e-12)
+
+
 def landmark_targets(crops, points):
     """crops (N, 4) and points (N, 5, 2) -> (N, 10) targets relative to each crop."""
     crops = np.asarray(crops, dtype=np.float64)

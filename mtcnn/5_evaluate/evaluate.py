@@ -73,6 +73,7 @@ def main(argv=None):
                 gpu=args.gpu, backend=args.backend, stages=args.stages)
     args.out.mkdir(parents=True, exist_ok=True)
     detections, times, bad, used = {}, [], 0, []
+    stage_times, stage_boxes = [], []
     warm = True
     for rec in tqdm(gt, desc="detect", file=sys.stderr):
         if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
@@ -90,6 +91,8 @@ def main(argv=None):
         t0 = time.perf_counter()
         faces = det.detect(img)
         times.append(time.perf_counter() - t0)
+        stage_times.append(det.last_stage_seconds)
+        stage_boxes.append(det.last_stage_boxes)
         detections[rec.name] = np.column_stack([faces.boxes, faces.scores]) if len(faces) else np.zeros((0, 5))
         used.append(rec)
     res = evaluate(detections, used)
@@ -103,6 +106,11 @@ def main(argv=None):
            for b in ("all", "large", "medium", "small")},
         "sec_per_image": round(float(np.median(times)), 4) if times else None,
         "sec_per_image_mean": round(float(np.mean(times)), 4) if times else None,
+        # per stage: median wall seconds and mean boxes out (P-Net candidates go to R-Net, ...)
+        "sec_per_stage": {k: round(float(np.median([t.get(k, 0.0) for t in stage_times])), 4)
+                          for k in ("pnet", "rnet", "onet")[:args.stages]} if times else None,
+        "boxes_per_stage": {k: round(float(np.mean([b.get(k, 0) for b in stage_boxes])), 1)
+                            for k in ("pnet", "rnet", "onet")[:args.stages]} if times else None,
         "n_gt_valid": res["n_gt"], "n_detections": res["n_detections"],
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
