@@ -3,12 +3,13 @@
 # thread each, two jobs side by side on the 2-core dev machine).  It starts from the det2/det3
 # shipped at commit $REF (produced by run_rnet_stage.sh / run_onet_stage.sh as of that commit)
 # and changes two things the diagnosis on wider_train pointed at:
+#   (figures: mtcnn/5_evaluate/diagnose_stages.py, see mtcnn/README.md "Round 3")
 #   - R-Net dropped faces whose P-Net box had IoU 0.5-0.65 with the face (median 0.56; R-Net
-#     scored them 0.03-0.2), and O-Net dropped R-Net boxes at IoU ~0.63 the same way: the
+#     scored them 0.03-0.77, median 0.17), and O-Net dropped R-Net boxes at IoU ~0.63 the same way: the
 #     paper's labels (face >= 0.65, non-face < 0.3) leave that band unlabelled, and our nets
 #     learnt to call it non-face.  --pos-iou 0.5 labels parts with IoU >= 0.5 as faces.
-#   - box regression barely moved boxes (R-Net: median IoU 0.726 in, 0.733 out): EuclideanLoss
-#     averages over the whole batch while only positives/parts (~40%) carry a box target, so
+#   - box regression barely moved boxes (R-Net: median IoU 0.723 in, 0.731 out): EuclideanLoss
+#     averages over the whole batch while only positives/parts (at most 40%) carry a box target, so
 #     the paper's weight 0.5 was worth ~0.2; --box-weight 1.0.
 # Steps: R-Net fine-tune (lr 1e-3, then 1e-4 for the last quarter, until $RNET_UNTIL);
 #        random 48 px crops regenerated on ALL wider_train images + 3000 CUHK + all LFW faces;

@@ -264,30 +264,35 @@ class MTCNN:
         # the original image first: crop_from_levels picks the smallest level that is fine enough
         return [(1.0, image)] + [(s, im) for s, im in levels if s < 1.0]
 
+    def score_boxes(self, key, image, boxes, levels):
+        """R-Net ("rnet") or O-Net ("onet") on the candidates `boxes` (N, 4+), cropped
+        as the detector crops them -> face scores (N,), box offsets (N, 4) and
+        O-Net's landmark outputs (N, 10) (None for R-Net)."""
+        crops = crop_from_levels(self._crop_levels(image, levels), boxes, {"rnet": 24, "onet": 48}[key])
+        prob, reg, lm = self._forward(key, ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2))
+        # copies: with pycaffe these are views of the net's blobs, which the next forward overwrites
+        return prob[:, 1].copy(), reg.reshape(len(boxes), 4).copy(), None if lm is None else lm.copy()
+
     def rnet_stage(self, image, boxes, levels):
         if len(boxes) == 0:
             return np.zeros((0, 5))
-        crops = crop_from_levels(self._crop_levels(image, levels), boxes, 24)
-        prob, reg, _ = self._forward("rnet", ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2))
-        score = prob[:, 1]
+        score, reg, _ = self.score_boxes("rnet", image, boxes, levels)
         keep = score >= self.thresholds[1]
         boxes = np.column_stack([boxes[keep, :4], score[keep]])
-        reg = reg.reshape(len(score), 4)[keep]
+        reg = reg[keep]
         pick = nms(boxes, self.nms_thresholds[2], "union")
         return square(apply_regression(boxes[pick], reg[pick]))
 
     def onet_stage(self, image, boxes, levels):
         if len(boxes) == 0:
             return np.zeros((0, 5)), np.zeros((0, 5, 2))
-        crops = crop_from_levels(self._crop_levels(image, levels), boxes, 48)
-        prob, reg, lm = self._forward("onet", ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2))
-        score = prob[:, 1]
+        score, reg, lm = self.score_boxes("onet", image, boxes, levels)
         keep = score >= self.thresholds[2]
         b = boxes[keep, :4]
         lm = lm.reshape(len(score), 5, 2)[keep]
         wh = np.stack([b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)[:, None, :]
         points = b[:, None, :2] + lm * wh
-        out = apply_regression(np.column_stack([b, score[keep]]), reg.reshape(len(score), 4)[keep])
+        out = apply_regression(np.column_stack([b, score[keep]]), reg[keep])
         pick = nms(out, self.nms_thresholds[3], "min")
         return out[pick], points[pick]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import crop_resize, iou_matrix, regression_targets
+from .boxes import crop_resize, iou, iou_matrix, regression_targets
 
 NEG, POS, PART, LANDMARK = 0, 1, 2, 3
 KIND_NAMES = {NEG: "negative", POS: "positive", PART: "part", LANDMARK: "landmark"}
@@ -77,12 +77,7 @@ def roi_iou(roi):
     roi (N, 4) = (gt - crop) / crop side (boxes.regression_targets), so in crop
     units the crop is [0, 0, 1, 1] and the box [dx1, dy1, 1 + dx2, 1 + dy2]."""
     roi = np.asarray(roi, dtype=np.float64).reshape(-1, 4)
-    gx1, gy1, gx2, gy2 = roi[:, 0], roi[:, 1], 1 + roi[:, 2], 1 + roi[:, 3]
-    iw = np.clip(np.minimum(gx2, 1) - np.maximum(gx1, 0), 0, None)
-    ih = np.clip(np.minimum(gy2, 1) - np.maximum(gy1, 0), 0, None)
-    inter = iw * ih
-    area = np.clip(gx2 - gx1, 0, None) * np.clip(gy2 - gy1, 0, None)
-    return inter / np.maximum(1 + area - inter, 1e-12)
+    return iou([0.0, 0.0, 1.0, 1.0], roi + [0.0, 0.0, 1.0, 1.0])
 
 
 def landmark_targets(crops, points):
