@@ -24,9 +24,7 @@ RNET_UNTIL=${RNET_UNTIL:-21:30}
 ONET_UNTIL=${ONET_UNTIL:-22:35}
 START=mtcnn/Result/start_$REF
 mkdir -p $START
-for f in det1.prototxt det1.caffemodel det2.prototxt det2.caffemodel det3.prototxt det3.caffemodel; do
-    git show "$REF:mtcnn/model/$f" > $START/$f
-done
+bash mtcnn/models_at.sh "$REF" $START
 [ -f mtcnn/Data/random_24.npz ] || $PY mtcnn/0_sampling/sample_random.py --size 24 --wider-neg 40 --wider-jitter 24 --cuhk-limit 2500 --cuhk-pos 2 --cuhk-neg 3 > mtcnn/Data/sample_24.log 2>&1
 [ -f mtcnn/Data/hard_24.npz ] || $PY mtcnn/2_train_rnet/mine_hard_examples.py --stages 1 --wider-every 1 --cuhk-limit 300 --model-dir $START > mtcnn/Data/mine_24.log 2>&1
 $PY mtcnn/2_train_rnet/train_rnet.py --until "$RNET_UNTIL" --resume $START/det2.caffemodel \

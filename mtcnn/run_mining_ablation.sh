@@ -21,9 +21,7 @@ GT=${FACECASCADE_DATA:-../shared/data}/wider_eval/wider_face_val_bbx_gt_subset.t
 IM=${FACECASCADE_DATA:-../shared/data}/wider_eval/images
 OUT=mtcnn/Result/ablation
 mkdir -p $OUT/mined $OUT/nomine
-for f in det1.prototxt det1.caffemodel det2.prototxt det2.caffemodel det3.prototxt det3.caffemodel; do
-    git show "$REF:mtcnn/model/$f" > $OUT/mined/$f
-done
+bash mtcnn/models_at.sh "$REF" $OUT/mined
 if [ ! -f mtcnn/Result/rnet_nomine/rnet.caffemodel ]; then
     $PY mtcnn/2_train_rnet/train_rnet.py --data mtcnn/Data/random_24.npz --iters 10272 --lr-steps 7684 \
         --out mtcnn/Result/rnet_nomine > mtcnn/Data/train_rnet_nomine.out 2>&1

@@ -88,3 +88,41 @@ def test_pos_iou_labels_close_parts_as_faces(rng):
             which = [int(np.argmin(np.abs(roi - r).sum(axis=1))) for r in b["roi"]]
             got.update(zip(which, b["label"].astype(int).tolist()))
         assert got == want
+
+
+def test_degrade_resolution_softens_crops_and_keeps_their_layout(rng):
+    # a checkerboard of 1-px squares: all its energy is at the highest frequency
+    board = ((np.indices((48, 48)).sum(axis=0) % 2) * 255).astype(np.uint8)
+    crops = np.repeat(np.repeat(board[None, :, :, None], 3, axis=3), 8, axis=0)
+    soft = mn.degrade_resolution(crops, rng, frac=(0.35, 0.85))
+    assert soft.shape == crops.shape and soft.dtype == np.uint8
+    contrast = np.abs(np.diff(soft.astype(int), axis=2)).mean(axis=(1, 2, 3))
+    assert np.all(contrast < 0.5 * 255), contrast     # the 1-px detail is gone
+    flat = np.full((4, 24, 24, 3), 77, np.uint8)        # a flat crop stays as it is
+    assert np.array_equal(mn.degrade_resolution(flat, rng), flat)
+
+
+def test_low_res_share_degrades_that_share_of_each_batch(rng):
+    n = 200
+    board = ((np.indices((24, 24)).sum(axis=0) % 2) * 255).astype(np.uint8)
+    images = np.repeat(np.repeat(board[None, :, :, None], 3, axis=3), n, axis=0)
+    kinds = np.full(n, ms.NEG, np.uint8)
+    zeros4, zeros10 = np.zeros((n, 4), np.float32), np.zeros((n, 10), np.float32)
+    samples = ms.SampleSet(images, kinds, zeros4, zeros10, np.zeros(n, np.uint8))
+    # (a crop drawn at nearly its full side stays sharp: 0.35-1.0 leaves a few)
+    for share, lo, hi in ((0.0, 0, 0), (0.5, 0.3, 0.7), (1.0, 0.9, 1)):
+        sampler = mn.BatchSampler(samples, 100, {ms.NEG: 1}, np.random.default_rng(1), low_res=share)
+        x = sampler.next()["data"]
+        # a checkerboard crop (flipped or not) keeps a mean absolute step of 2 in normalised units
+        steps = np.abs(np.diff(x, axis=3)).mean(axis=(1, 2, 3))
+        softened = np.mean(steps < 1.0)
+        assert lo <= softened <= hi, (share, softened)
+
+
+def test_until_a_time_past_midnight_is_tomorrow():
+    import datetime
+
+    late = datetime.datetime(2026, 11, 22, 23, 28)
+    assert mn.minutes_until("00:50", late) == 82
+    assert mn.minutes_until("23:58", late) == 30
+    assert mn.minutes_until("23:28", late) == 24 * 60     # now itself: the next one

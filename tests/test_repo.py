@@ -7,7 +7,8 @@ import pytest
 from facecascade.paths import REPO_ROOT
 
 SCRIPTS = sorted(str(p.relative_to(REPO_ROOT)) for pattern in
-                 ("0_raw_data/Code/*.py", "1_level_1/Code/*/*.py", "2_level_2/Code/*/*.py", "3_demo/Code/*.py")
+                 ("0_raw_data/Code/*.py", "1_level_1/Code/*/*.py", "2_level_2/Code/*/*.py", "3_demo/Code/*.py",
+                  "mtcnn/*.py", "mtcnn/*/*.py", "bench/*.py")
                  for p in REPO_ROOT.glob(pattern))
 
 

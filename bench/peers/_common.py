@@ -146,10 +146,11 @@ def base_args(argv=None):
 
 
 def clean(faces):
-    """Round for JSON."""
+    """Round for JSON; scores keep full precision: many confident faces score 0.99999+,
+    and rounding would tie them and reorder the AP ranking."""
     out = []
     for f in faces:
-        g = {"box": [round(float(v), 2) for v in f["box"]], "score": round(float(f.get("score", 1.0)), 5),
+        g = {"box": [round(float(v), 2) for v in f["box"]], "score": float(f.get("score", 1.0)),
              "points": None if f.get("points") is None else
              [None if p is None else [round(float(p[0]), 2), round(float(p[1]), 2)] for p in f["points"]]}
         if "extra" in f:

@@ -260,15 +260,18 @@ class MTCNN:
         return square(boxes), levels
 
     # -- stages 2 and 3 ------------------------------------------------------
-    def _crop_levels(self, image, levels):
+    @staticmethod
+    def crop_candidates(image, boxes, levels, size):
+        """Candidates `boxes` (N, 4+) cropped as R-Net / O-Net see them (the hard-example
+        miner crops its training samples with this too) -> (N, size, size, 3) float32."""
         # the original image first: crop_from_levels picks the smallest level that is fine enough
-        return [(1.0, image)] + [(s, im) for s, im in levels if s < 1.0]
+        return crop_from_levels([(1.0, image)] + [(s, im) for s, im in levels if s < 1.0], boxes, size)
 
     def score_boxes(self, key, image, boxes, levels):
         """R-Net ("rnet") or O-Net ("onet") on the candidates `boxes` (N, 4+), cropped
         as the detector crops them -> face scores (N,), box offsets (N, 4) and
         O-Net's landmark outputs (N, 10) (None for R-Net)."""
-        crops = crop_from_levels(self._crop_levels(image, levels), boxes, {"rnet": 24, "onet": 48}[key])
+        crops = self.crop_candidates(image, boxes, levels, {"rnet": 24, "onet": 48}[key])
         prob, reg, lm = self._forward(key, ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2))
         # copies: with pycaffe these are views of the net's blobs, which the next forward overwrites
         return prob[:, 1].copy(), reg.reshape(len(boxes), 4).copy(), None if lm is None else lm.copy()

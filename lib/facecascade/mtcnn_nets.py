@@ -175,17 +175,36 @@ def write_solver(caffe, path, train_net, base_lr, max_iter, step_at, snapshot_pr
     return path
 
 
+def degrade_resolution(images_nhwc, rng, frac=(0.35, 1.0)):
+    """Each crop shrunk to a random fraction (in `frac`) of its side and blown back up.
+
+    Why: WIDER faces of 20-50 px reach O-Net (48 px) upsampled and soft, while
+    most training faces (CUHK, LFW, large WIDER faces) are downsampled and
+    sharp; the wider_eval diagnosis (mtcnn/README.md, round 4) found most lost
+    faces in that bucket.  Measured there: no AP gain (round 4, not shipped)."""
+    import cv2
+
+    out = np.empty_like(images_nhwc)
+    size = images_nhwc.shape[1]
+    for i, img in enumerate(images_nhwc):
+        side = int(round(size * rng.uniform(*frac)))
+        small = cv2.resize(img, (side, side), interpolation=cv2.INTER_AREA)
+        out[i] = cv2.resize(small, (size, size), interpolation=cv2.INTER_LINEAR)
+    return out
+
+
 class BatchSampler:
     """Batches with a fixed share of each sample kind (MTCNN's 3:1:1:2 idea),
     with random flips and photometric jitter."""
 
     def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5,
-                 pos_iou=POS_IOU):
+                 pos_iou=POS_IOU, low_res=0.0):
         """hard: (N,) bool, samples mined by the previous stage; that share of each
         batch's negatives is drawn from them (the random negatives far outnumber
         them, and the mined ones are the point of mining).
         pos_iou: parts (with a box target) whose crop has at least this IoU with
-        its face are classified as faces; the paper's 0.65 leaves them unlabelled."""
+        its face are classified as faces; the paper's 0.65 leaves them unlabelled.
+        low_res: share of each batch degraded by `degrade_resolution` (with augment)."""
         self.s = samples
         self.face_label = samples.kinds == POS
         if pos_iou < POS_IOU:
@@ -193,6 +212,7 @@ class BatchSampler:
         self.batch = batch
         self.rng = rng
         self.augment = augment
+        self.low_res = low_res
         self.pools = {k: np.where(samples.kinds == k)[0] for k in (NEG, POS, PART, LANDMARK)}
         total = sum(shares[k] for k in shares if len(self.pools[k]))
         self.count = {k: int(round(batch * shares[k] / total)) if len(self.pools[k]) else 0 for k in shares}
@@ -220,6 +240,9 @@ class BatchSampler:
             imgs = imgs.copy()
             imgs[flip] = imgs[flip][:, :, ::-1]
             roi[flip], pts[flip] = flip_targets(roi[flip], pts[flip])
+            if self.low_res:
+                blur = np.nonzero(self.rng.random(len(idx)) < self.low_res)[0]
+                imgs[blur] = degrade_resolution(imgs[blur], self.rng)
         x = normalise(imgs)
         if self.augment:
             # brightness / contrast jitter in normalised units
@@ -269,6 +292,19 @@ def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress
     return history
 
 
+def minutes_until(hh_mm, now=None):
+    """Minutes from `now` (default: the local time) to the next HH:MM, at least 1;
+    a time earlier in the day than `now` is tomorrow's."""
+    import datetime
+
+    hh, mm = (int(v) for v in hh_mm.split(":"))
+    now = now or datetime.datetime.now()
+    end = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+    if end <= now:
+        end += datetime.timedelta(days=1)
+    return max(1.0, (end - now).total_seconds() / 60)
+
+
 def training_cli(net, default_data, default_iters, default_batch, shares, argv=None, doc=None):
     """The shared command line of mtcnn/{1_train_pnet,2_train_rnet,3_train_onet}."""
     import argparse
@@ -299,6 +335,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--box-weight", type=float, default=0.5, help="loss weight of box regression")
     ap.add_argument("--hard-neg-share", type=float, default=0.5,
                     help="share of each batch's negatives drawn from the mined (hard_*.npz) negatives")
+    ap.add_argument("--low-res", type=float, default=0.0,
+                    help="share of each batch shrunk to 35-100%% of its side and blown back up "
+                         "(soft, low-resolution faces as WIDER's 20-50 px ones)")
     ap.add_argument("--save-every", type=int, default=1000)
     ap.add_argument("--resume", type=Path, default=None, help="caffemodel to start from")
     ap.add_argument("--seed", type=int, default=0)
@@ -322,13 +361,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     out.mkdir(parents=True, exist_ok=True)
     train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, 1.0))
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
-                           pos_iou=args.pos_iou)
+                           pos_iou=args.pos_iou, low_res=args.low_res)
     if args.until:
-        import datetime
-        hh, mm = (int(v) for v in args.until.split(":"))
-        now = datetime.datetime.now()
-        end = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
-        args.minutes = max(1.0, (end - now).total_seconds() / 60)
+        args.minutes = minutes_until(args.until)
     # iteration-based lr steps only without a wall-clock budget: with --minutes /
     # --until the two phases below set the lr, and steps at 0.6/0.85 x --iters
     # would otherwise fire inside phase 1
@@ -349,7 +384,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     log(f"{net}: {len(samples)} samples {samples.counts()} ({int(hard.sum())} mined); batch {args.batch} = "
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
         f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
-        f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
+        f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
 
     def save(it):

@@ -3,7 +3,7 @@
 previous stage(s) on the training images and label every candidate it keeps
 by its IoU with the ground truth (negative < 0.3, part 0.4-0.65, positive
 >= 0.65).  The crops are taken exactly as the detector takes them
-(facecascade.mtcnn.crop_from_levels).
+(MTCNN.crop_candidates).
 
   --stages 1 --size 24: P-Net candidates -> R-Net data (mtcnn/Data/hard_24.npz)
   --stages 2 --size 48: P-Net + R-Net candidates -> O-Net data (hard_48.npz)
@@ -26,7 +26,7 @@ from facecascade import mtcnn_sampling as ms  # noqa: E402
 from facecascade.boxes import iou_matrix, regression_targets  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments, import_caffe  # noqa: E402
 from facecascade.images import ImageReadError, read_image  # noqa: E402
-from facecascade.mtcnn import MTCNN, crop_from_levels  # noqa: E402
+from facecascade.mtcnn import MTCNN  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
 from facecascade.wider import read_wider  # noqa: E402
 
@@ -47,7 +47,7 @@ def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok):
     boxes, kinds, best = boxes[keep], kinds[keep], best[keep]
     if len(boxes) == 0:
         return None, boxes
-    crops = crop_from_levels([(1.0, image)] + [(s, im) for s, im in levels if s < 1.0], boxes, size)
+    crops = det.crop_candidates(image, boxes, levels, size)
     roi = regression_targets(boxes[:, :4], gts[best]).astype(np.float32)
     n = len(boxes)
     return ms.SampleSet(np.clip(np.round(crops), 0, 255).astype(np.uint8), kinds.astype(np.int8), roi,

@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Where the detector loses faces, stage by stage, on wider_train images
-(training images: a diagnosis of what the nets learnt, not an accuracy figure).
+(training images: a diagnosis of what the nets learnt, not an accuracy figure)
+or, with --gt, on any WIDER-format set (on wider_eval it shows where test faces
+are lost; a diagnosis, the accuracy figure is mtcnn/evaluate.py's AP).
 
 For --images N wider_train images evenly spaced over the file, faces >= 20 px:
   - recall at IoU 0.5 after P-Net, R-Net and O-Net (medium 20-49, large >= 50, all);
@@ -52,10 +54,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
     ap.add_argument("--data", type=Path, default=SHARED_DATA / "wider_train")
+    ap.add_argument("--gt", type=Path, default=None,
+                    help="WIDER-format ground truth, images in <its folder>/images "
+                         "(default: <--data>/wider_train_bbx_gt.txt)")
     ap.add_argument("--images", type=int, default=80, help="images evenly spaced over the gt file")
     ap.add_argument("--min-face", type=float, default=20)
     args = ap.parse_args(argv)
-    recs = read_wider(args.data / "wider_train_bbx_gt.txt")
+    gt_file = args.gt or args.data / "wider_train_bbx_gt.txt"
+    image_dir = gt_file.parent / "images"
+    recs = read_wider(gt_file)
     recs = recs[::max(1, len(recs) // args.images)][:args.images]
     det = MTCNN(args.model_dir, min_face=args.min_face)
     n_faces = {b: 0 for b in BUCKETS}
@@ -64,7 +71,7 @@ def main(argv=None):
     o_lost = {"score": 0, "regression": 0, "nms": 0}
     r_in, r_out = [], []
     for rec in tqdm(recs, desc="diagnose", file=sys.stderr):
-        img = read_image(args.data / "images" / rec.name, where=f"wider_train_bbx_gt.txt:{rec.line}")
+        img = read_image(image_dir / rec.name, where=f"{gt_file.name}:{rec.line}")
         gts = rec.boxes[(rec.boxes[:, 3] - rec.boxes[:, 1]) >= args.min_face]
         if len(gts) == 0:
             continue
@@ -104,7 +111,7 @@ def main(argv=None):
                 else:
                     o_lost["nms"] += 1
     out = {
-        "model_dir": str(args.model_dir), "n_images": len(recs), "n_faces": n_faces,
+        "model_dir": str(args.model_dir), "gt": str(gt_file), "n_images": len(recs), "n_faces": n_faces,
         "recall_pct": {s: {b: round(100 * found[s][b] / max(n_faces[b], 1), 1) for b in BUCKETS} for s in found},
         "rnet_dropped": {"n": len(r_lost_iou), "best_pnet_iou_p10_50_90": pct(r_lost_iou),
                          "max_rnet_score_p10_50_90": pct(r_lost_score)},

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""Where MTCNN's CPU time goes, layer by layer, in this Caffe build: P-Net on
+one pyramid level, R-Net and O-Net on a batch of candidates, single thread,
+median of --repeats forwards of each layer after a warm-up.
+
+    python bench/mtcnn_layer_times.py [--level 460x614] [--candidates 1000,50] [--repeats 10]
+
+Prints the machine, the Caffe prefix and whether caffe_need's faster PReLU and
+Pooling CPU forwards are compiled in (build_info.txt), then a table per net:
+ms per layer and the share of PReLU and Pooling layers.  To time the stock
+layers, build a second prefix without them and point CAFFE_PREFIX at it:
+
+    mkdir -p /tmp/stock && mv caffe_need/prelu_layer.cpp caffe_need/pooling_layer.cpp /tmp/stock/
+    bash docker/build_caffe.sh --prefix /tmp/caffe-stock && mv /tmp/stock/*.cpp caffe_need/
+    bash docker/build_caffe.sh          # back to the full build (.caffe_prefix)
+    CAFFE_PREFIX=/tmp/caffe-stock python bench/mtcnn_layer_times.py
+"""
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+import numpy as np  # noqa: E402
+
+from facecascade.caffe_loader import caffe_prefix, import_caffe  # noqa: E402
+from facecascade.machine import describe  # noqa: E402
+from facecascade.mtcnn import SHIPPED_MODEL_DIR  # noqa: E402
+
+
+def layer_times(net, repeats):
+    """Median ms of each layer's forward (net._forward(i, i)), in layer order."""
+    names = list(net._layer_names)
+    net.forward()
+    times = np.zeros((repeats, len(names)))
+    for r in range(repeats):
+        for i in range(len(names)):
+            t0 = time.perf_counter()
+            net._forward(i, i)
+            times[r, i] = time.perf_counter() - t0
+    return names, [net.layers[i].type for i in range(len(names))], np.median(times, axis=0) * 1000
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--level", default="460x614", help="P-Net input HxW (the first pyramid level of a "
+                                                       "1024x768 WIDER image at min face 20)")
+    ap.add_argument("--candidates", default="1000,50", help="R-Net,O-Net batch sizes")
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    args = ap.parse_args(argv)
+    caffe = import_caffe()
+    print(describe())
+    info = Path(caffe_prefix()) / "build_info.txt"
+    need = next((l.split(":", 1)[1].split() for l in info.read_text().splitlines() if l.startswith("caffe_need:")),
+                []) if info.is_file() else []
+    fast = [f for f in ("prelu_layer.cpp", "pooling_layer.cpp") if f in need]
+    print(f"caffe_need faster CPU forwards compiled in: {', '.join(fast) if fast else 'none (stock layers)'}")
+    h, w = (int(v) for v in args.level.split("x"))
+    n_r, n_o = (int(v) for v in args.candidates.split(","))
+    rng = np.random.default_rng(0)
+    rows = {}
+    for name, shape in (("det1", (1, 3, h, w)), ("det2", (n_r, 3, 24, 24)), ("det3", (n_o, 3, 48, 48))):
+        net = caffe.Net(str(args.model_dir / f"{name}.prototxt"), str(args.model_dir / f"{name}.caffemodel"),
+                        caffe.TEST)
+        net.blobs["data"].reshape(*shape)
+        net.reshape()
+        net.blobs["data"].data[...] = rng.uniform(-1, 1, shape)
+        names, types, ms = layer_times(net, args.repeats)
+        rows[name] = (shape, names, types, ms)
+    for name, (shape, names, types, ms) in rows.items():
+        total = ms.sum()
+        print(f"\n{name}, input {'x'.join(map(str, shape))}: {total:.1f} ms")
+        print("| layer | type | ms | share |")
+        print("|---|---|---|---|")
+        for n, t, v in zip(names, types, ms):
+            if v >= 0.05:
+                print(f"| {n} | {t} | {v:.2f} | {100 * v / total:.0f}% |")
+        for kind in ("PReLU", "Pooling", "Convolution"):
+            part = sum(v for t, v in zip(types, ms) if t == kind)
+            print(f"| all {kind} | | {part:.2f} | {100 * part / total:.0f}% |")
+    print("\n| net | input | total ms | PReLU ms | Pooling ms |")
+    print("|---|---|---|---|---|")
+    for name, (shape, names, types, ms) in rows.items():
+        pr = sum(v for t, v in zip(types, ms) if t == "PReLU")
+        po = sum(v for t, v in zip(types, ms) if t == "Pooling")
+        print(f"| {name} | {'x'.join(map(str, shape))} | {ms.sum():.1f} | {pr:.1f} | {po:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
