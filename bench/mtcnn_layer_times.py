@@ -11,8 +11,7 @@ ms per layer and the share of PReLU and Pooling layers.  To time the stock
 layers, build a second prefix without them and point CAFFE_PREFIX at it:
 
     mkdir -p /tmp/stock && mv caffe_need/prelu_layer.cpp caffe_need/pooling_layer.cpp /tmp/stock/
-    bash docker/build_caffe.sh --prefix /tmp/caffe-stock && mv /tmp/stock/*.cpp caffe_need/
-    bash docker/build_caffe.sh          # back to the full build (.caffe_prefix)
+    bash docker/build_caffe.sh --prefix /tmp/caffe-stock --no-activate; mv /tmp/stock/*.cpp caffe_need/
     CAFFE_PREFIX=/tmp/caffe-stock python bench/mtcnn_layer_times.py
 """
 import argparse
@@ -43,6 +42,11 @@ def layer_times(net, repeats):
             net._forward(i, i)
             times[r, i] = time.perf_counter() - t0
     return names, [net.layers[i].type for i in range(len(names))], np.median(times, axis=0) * 1000
+
+
+def kind_ms(types, ms, kind):
+    """Total ms of the layers of one type."""
+    return float(sum(v for t, v in zip(types, ms) if t == kind))
 
 
 def main(argv=None):
@@ -81,14 +85,13 @@ def main(argv=None):
             if v >= 0.05:
                 print(f"| {n} | {t} | {v:.2f} | {100 * v / total:.0f}% |")
         for kind in ("PReLU", "Pooling", "Convolution"):
-            part = sum(v for t, v in zip(types, ms) if t == kind)
+            part = kind_ms(types, ms, kind)
             print(f"| all {kind} | | {part:.2f} | {100 * part / total:.0f}% |")
     print("\n| net | input | total ms | PReLU ms | Pooling ms |")
     print("|---|---|---|---|---|")
     for name, (shape, names, types, ms) in rows.items():
-        pr = sum(v for t, v in zip(types, ms) if t == "PReLU")
-        po = sum(v for t, v in zip(types, ms) if t == "Pooling")
-        print(f"| {name} | {'x'.join(map(str, shape))} | {ms.sum():.1f} | {pr:.1f} | {po:.1f} |")
+        print(f"| {name} | {'x'.join(map(str, shape))} | {ms.sum():.1f} | {kind_ms(types, ms, 'PReLU'):.1f} | "
+              f"{kind_ms(types, ms, 'Pooling'):.1f} |")
 
 
 if __name__ == "__main__":

@@ -21,9 +21,12 @@ START=mtcnn/Result/start_$REF
 bash mtcnn/models_at.sh "$REF" $START
 $PY mtcnn/2_train_rnet/train_rnet.py --minutes "$RNET_MINUTES" --resume $START/det2.caffemodel \
     --pos-iou 0.5 --box-weight 1.0 --low-res 0.3 --out mtcnn/Result/rnet_r4 > mtcnn/Data/train_rnet_r4.out 2>&1 &
+RNET_PID=$!
 $PY mtcnn/3_train_onet/train_onet.py --minutes "$ONET_MINUTES" --batch 128 --resume $START/det3.caffemodel \
     --pos-iou 0.5 --box-weight 1.0 --low-res 0.3 --out mtcnn/Result/onet_r4 > mtcnn/Data/train_onet_r4.out 2>&1 &
-wait
+ONET_PID=$!
+wait $RNET_PID   # one wait per job: a bare `wait` would not stop the script when a training fails
+wait $ONET_PID
 for v in model_r4 model_r4_onet model_r4_rnet; do
     mkdir -p mtcnn/Result/$v
     cp $START/* mtcnn/Result/$v/
