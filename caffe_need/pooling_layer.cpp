@@ -1,5 +1,6 @@
 // caffe_need: the stock BVLC pooling_layer.cpp (brocolli-caffe 9.0.2) with a faster
-// MAX branch of Forward_cpu, identical output and argmax mask
+// MAX branch of Forward_cpu: the same output and argmax mask, and in TEST phase a
+// values-only SIMD kernel (the argmax is recomputed if such a net runs backward)
 // (tests/test_caffe_need_fast_layers.py).  The build script copies it over the stock file.
 #include <algorithm>
 #include <cfloat>
@@ -135,6 +136,95 @@ void PoolingLayer<Dtype>::Reshape(const vector<Blob<Dtype>*>& bottom,
   }
 }
 
+// caffe_need: MAX pooling of one channel plane, in two ways.
+struct PoolGeometry {
+  int height, width, pooled_height, pooled_width, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+};
+
+// With the argmax: the stock loop's semantics (strict '>' from -FLT_MAX, so the
+// first maximum wins and an all -FLT_MAX window keeps index -1), but the running
+// maximum and its index live in locals and are stored once per output (the stock
+// loop stored them into top_data / the mask on every improvement and, as both are
+// Dtype*, reloaded top_data at every comparison).  mask or top_mask receives the index.
+template <typename Dtype>
+static void max_pool_plane_indexed(const PoolGeometry& g, const Dtype* in, Dtype* out, int* mask,
+    Dtype* top_mask) {
+  for (int ph = 0; ph < g.pooled_height; ++ph) {
+    for (int pw = 0; pw < g.pooled_width; ++pw) {
+      int hstart = ph * g.stride_h - g.pad_h;
+      int wstart = pw * g.stride_w - g.pad_w;
+      const int hend = min(hstart + g.kernel_h, g.height);
+      const int wend = min(wstart + g.kernel_w, g.width);
+      hstart = max(hstart, 0);
+      wstart = max(wstart, 0);
+      Dtype best = Dtype(-FLT_MAX);
+      int best_index = -1;
+      for (int h = hstart; h < hend; ++h) {
+        const Dtype* row = in + h * g.width;
+        for (int w = wstart; w < wend; ++w) {
+          if (row[w] > best) {
+            best = row[w];
+            best_index = h * g.width + w;
+          }
+        }
+      }
+      const int pool_index = ph * g.pooled_width + pw;
+      out[pool_index] = best;
+      if (top_mask) {
+        top_mask[pool_index] = static_cast<Dtype>(best_index);
+      } else {
+        mask[pool_index] = best_index;
+      }
+    }
+  }
+}
+
+// acc[w] = max(acc[w], row[w]) with the same '>' as above; fixed-width blocks and
+// restrict pointers so that GCC's -O2 vectoriser makes it SIMD (as prelu_plane).
+template <typename Dtype>
+static void running_max_row(const Dtype* __restrict__ row, Dtype* __restrict__ acc, const int width) {
+  int w = 0;
+  for (; w + 16 <= width; w += 16) {
+    for (int j = 0; j < 16; ++j) {
+      const Dtype x = row[w + j];
+      acc[w + j] = x > acc[w + j] ? x : acc[w + j];
+    }
+  }
+  for (; w < width; ++w) {
+    const Dtype x = row[w];
+    acc[w] = x > acc[w] ? x : acc[w];
+  }
+}
+
+// Values only (what a TEST-phase net needs): per output row, the element-wise
+// maximum of its window's input rows over the whole width (SIMD), then the maximum
+// over each window's columns of that row: about a third of the comparisons, none
+// of them a branch on data.  The same values as max_pool_plane_indexed (a zero may
+// come out with the other sign, as '>' does not order signed zeros).
+template <typename Dtype>
+static void max_pool_plane_values(const PoolGeometry& g, const Dtype* in, Dtype* out, Dtype* acc) {
+  for (int ph = 0; ph < g.pooled_height; ++ph) {
+    int hstart = ph * g.stride_h - g.pad_h;
+    const int hend = min(hstart + g.kernel_h, g.height);
+    hstart = max(hstart, 0);
+    std::fill(acc, acc + g.width, Dtype(-FLT_MAX));
+    for (int h = hstart; h < hend; ++h) {
+      running_max_row(in + h * g.width, acc, g.width);
+    }
+    Dtype* out_row = out + ph * g.pooled_width;
+    for (int pw = 0; pw < g.pooled_width; ++pw) {
+      int wstart = pw * g.stride_w - g.pad_w;
+      const int wend = min(wstart + g.kernel_w, g.width);
+      wstart = max(wstart, 0);
+      Dtype best = Dtype(-FLT_MAX);
+      for (int w = wstart; w < wend; ++w) {
+        best = acc[w] > best ? acc[w] : best;
+      }
+      out_row[pw] = best;
+    }
+  }
+}
+
 // TODO(Yangqing): Is there a faster way to do pooling in the channel-first
 // case?
 template <typename Dtype>
@@ -150,65 +240,38 @@ void PoolingLayer<Dtype>::Forward_cpu(const vector<Blob<Dtype>*>& bottom,
   // Different pooling methods. We explicitly do the switch outside the for
   // loop to save time, although this results in more code.
   switch (this->layer_param_.pooling_param().pool()) {
-  case PoolingParameter_PoolMethod_MAX:
-    // Initialize
+  case PoolingParameter_PoolMethod_MAX: {
+    // caffe_need: a TEST-phase net never reads the argmax in the forward pass, so it
+    // gets the values-only kernel; Backward_cpu recomputes the argmax from the
+    // bottom data if such a net is ever run backward.
+    const PoolGeometry g = {height_, width_, pooled_height_, pooled_width_, kernel_h_, kernel_w_,
+                            stride_h_, stride_w_, pad_h_, pad_w_};
+    const bool values_only = !use_top_mask && this->phase_ == TEST;
     if (use_top_mask) {
       top_mask = top[1]->mutable_cpu_data();
-      caffe_set(top_count, Dtype(-1), top_mask);
-    } else {
+    } else if (!values_only) {
       mask = max_idx_.mutable_cpu_data();
-      caffe_set(top_count, -1, mask);
     }
-    caffe_set(top_count, Dtype(-FLT_MAX), top_data);
-    // The main loop
+    std::vector<Dtype> acc(values_only ? width_ : 0);
+    const int plane = pooled_height_ * pooled_width_;
     for (int n = 0; n < bottom[0]->num(); ++n) {
       for (int c = 0; c < channels_; ++c) {
-        for (int ph = 0; ph < pooled_height_; ++ph) {
-          for (int pw = 0; pw < pooled_width_; ++pw) {
-            int hstart = ph * stride_h_ - pad_h_;
-            int wstart = pw * stride_w_ - pad_w_;
-            int hend = min(hstart + kernel_h_, height_);
-            int wend = min(wstart + kernel_w_, width_);
-            hstart = max(hstart, 0);
-            wstart = max(wstart, 0);
-            const int pool_index = ph * pooled_width_ + pw;
-            // caffe_need: the running maximum and its index live in locals and
-            // are stored once per output (the stock loop stored them into
-            // top_data / the mask on every improvement, and, as both are
-            // Dtype*, reloaded top_data at every comparison).  Same strict '>'
-            // from -FLT_MAX, so the same value and the same (first) argmax.
-            Dtype best = top_data[pool_index];
-            int best_index = -1;
-            for (int h = hstart; h < hend; ++h) {
-              const Dtype* row = bottom_data + h * width_;
-              for (int w = wstart; w < wend; ++w) {
-                if (row[w] > best) {
-                  best = row[w];
-                  best_index = h * width_ + w;
-                }
-              }
-            }
-            if (best_index >= 0) {
-              top_data[pool_index] = best;
-              if (use_top_mask) {
-                top_mask[pool_index] = static_cast<Dtype>(best_index);
-              } else {
-                mask[pool_index] = best_index;
-              }
-            }
+        if (values_only) {
+          max_pool_plane_values(g, bottom_data, top_data, acc.data());
+        } else {
+          max_pool_plane_indexed(g, bottom_data, top_data, mask, top_mask);
+          if (use_top_mask) {
+            top_mask += plane;
+          } else {
+            mask += plane;
           }
         }
-        // compute offset
         bottom_data += bottom[0]->offset(0, 1);
-        top_data += top[0]->offset(0, 1);
-        if (use_top_mask) {
-          top_mask += top[0]->offset(0, 1);
-        } else {
-          mask += top[0]->offset(0, 1);
-        }
+        top_data += plane;
       }
     }
     break;
+  }
   case PoolingParameter_PoolMethod_AVE:
     for (int i = 0; i < top_count; ++i) {
       top_data[i] = 0;
@@ -271,6 +334,19 @@ void PoolingLayer<Dtype>::Backward_cpu(const vector<Blob<Dtype>*>& top,
     if (use_top_mask) {
       top_mask = top[1]->cpu_data();
     } else {
+      if (this->phase_ == TEST) {
+        // caffe_need: the TEST-phase forward kept no argmax (see Forward_cpu)
+        const PoolGeometry g = {height_, width_, pooled_height_, pooled_width_, kernel_h_, kernel_w_,
+                                stride_h_, stride_w_, pad_h_, pad_w_};
+        const int plane = pooled_height_ * pooled_width_;
+        std::vector<Dtype> values(plane);
+        const Dtype* bottom_data = bottom[0]->cpu_data();
+        int* recomputed = max_idx_.mutable_cpu_data();
+        for (int i = 0; i < top[0]->num() * channels_; ++i) {
+          max_pool_plane_indexed(g, bottom_data + i * height_ * width_, values.data(),
+                                 recomputed + i * plane, static_cast<Dtype*>(NULL));
+        }
+      }
       mask = max_idx_.cpu_data();
     }
     for (int n = 0; n < top[0]->num(); ++n) {

@@ -48,6 +48,63 @@ def test_nms_min_removes_box_inside_box():
     assert len(B.nms(np.zeros((0, 5)), 0.5)) == 0
 
 
+def greedy_nms_definition(boxes, threshold, mode):
+    """The textbook greedy loop: keep the best remaining box, drop every box
+    whose IoU with it is above threshold, repeat."""
+    overlap = B.iou_matrix(boxes, boxes, mode)
+    order = list(np.argsort(-boxes[:, 4], kind="stable"))
+    keep = []
+    while order:
+        i = order.pop(0)
+        keep.append(i)
+        order = [j for j in order if overlap[i, j] <= threshold]
+    return keep
+
+
+def random_detections(rng, n, grid):
+    """grid: P-Net-like boxes of one pyramid level (same size, on a 2-cell lattice,
+    scores with ties); else boxes of mixed sizes, some nested."""
+    if grid:
+        s = 0.6
+        xy = rng.integers(0, 25, (n, 2)) * 2 / s
+        bx = np.concatenate([xy, xy + 12 / s], axis=1)
+        return np.column_stack([bx, np.round(rng.random(n), 1)])
+    xy = rng.uniform(0, 120, (n, 2))
+    bx = np.concatenate([xy, xy + rng.uniform(4, 60, (n, 2))], axis=1)
+    return np.column_stack([bx, rng.random(n)])
+
+
+@pytest.mark.parametrize("grid", [False, True])
+@pytest.mark.parametrize("threshold,mode", [(0.5, "union"), (0.7, "union"), (0.7, "min"), (0.0, "union")])
+def test_nms_equals_the_greedy_definition(rng, grid, threshold, mode):
+    for n in (1, 2, 7, 60, 200):
+        dets = random_detections(rng, n, grid)
+        assert list(B.nms(dets, threshold, mode)) == greedy_nms_definition(dets, threshold, mode)
+
+
+@pytest.mark.parametrize("grid", [False, True])
+@pytest.mark.parametrize("candidates", ["sweep", "grid", "auto"])
+def test_overlapping_pairs_are_all_pairs_over_threshold(rng, grid, candidates):
+    """Both candidate generators, with and without slicing, find exactly the
+    pairs a full IoU matrix has above the threshold."""
+    dets = random_detections(rng, 150, grid)
+    full = B.iou_matrix(dets, dets)
+    want = {(i, j) for i in range(150) for j in range(i + 1, 150) if full[i, j] > 0.3}
+    assert len(want) > 20
+    for max_pairs in (1 << 22, 7):
+        a, b = B.overlapping_pairs(dets, 0.3, candidates=candidates, max_pairs=max_pairs)
+        got = list(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist()))
+        assert len(got) == len(set(got)) and set(got) == want
+
+
+def test_nms_rejects_bad_arguments():
+    dets = np.array([[0, 0, 10, 10, 0.9]])
+    with pytest.raises(ValueError, match="mode"):
+        B.nms(dets, 0.5, "maximum")
+    with pytest.raises(ValueError, match="threshold"):
+        B.nms(dets, 1.5)
+
+
 def test_regression_round_trip(rng):
     crops = np.concatenate([rng.uniform(0, 100, (20, 2)), np.zeros((20, 2))], axis=1)
     crops[:, 2:] = crops[:, :2] + rng.uniform(5, 80, (20, 1))

@@ -5,20 +5,23 @@ equal values, where a zero output may differ from the stock loop's in its
 sign, as SIMD max/min treat -0.0 and +0.0 alike);
 MAX pooling with Caffe's ceil-mode output size and padding, the first maximum
 of each window (row-major) as the argmax mask, which the backward pass routes
-the gradient through.  The layers' backward passes are the stock ones; a
-finite-difference check confirms they still agree with the new forwards."""
+the gradient through.  A TEST-phase MAX pooling with no mask top computes the
+values only (another kernel) and recomputes the argmax if run backward; a
+TRAIN-phase one keeps the argmax in the forward pass: both are checked.  The
+layers' backward passes are otherwise the stock ones; a finite-difference check
+confirms PReLU's still agrees with the new forward."""
 import numpy as np
 import pytest
 
 
-def make_net(caffe, tmp_path, shape, body, name="net"):
+def make_net(caffe, tmp_path, shape, body, name="net", phase="TEST"):
     dims = " ".join(f"dim: {d}" for d in shape)
     text = f"""force_backward: true
 layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }} }} }}
 {body}"""
     path = tmp_path / f"{name}.prototxt"
     path.write_text(text)
-    return caffe.Net(str(path), caffe.TEST)
+    return caffe.Net(str(path), getattr(caffe, phase))
 
 
 def prelu_body(inplace, shared):
@@ -116,11 +119,13 @@ def pool_reference(x, k, s, p):
 
 
 # (N, C, H, W, kernel, stride, pad): MTCNN's 3/2 and 2/2 pools on odd and even sizes, padding, overlap
+# and widths at and around the values-only kernel's 16-wide blocks
 POOL_CASES = [(1, 2, 9, 9, 3, 2, 0), (2, 3, 10, 7, 3, 2, 0), (1, 4, 11, 12, 2, 2, 0),
-              (2, 2, 8, 8, 3, 2, 1), (1, 3, 7, 5, 3, 1, 1), (1, 10, 45, 61, 3, 2, 0)]
+              (2, 2, 8, 8, 3, 2, 1), (1, 3, 7, 5, 3, 1, 1), (1, 10, 45, 61, 3, 2, 0),
+              (2, 3, 6, 16, 3, 2, 0), (1, 2, 5, 33, 3, 2, 1), (3, 28, 22, 22, 3, 2, 0)]
 
 
-def pooled(caffe, tmp_path, rng, case, mask_top):
+def pooled(caffe, tmp_path, rng, case, mask_top, phase="TEST"):
     """A MAX Pooling net (with the argmax as a second top if mask_top) run on
     coarse values: many ties inside windows, so "the first maximum" is exercised.
     -> net, the reference output and the reference argmax."""
@@ -128,7 +133,7 @@ def pooled(caffe, tmp_path, rng, case, mask_top):
     extra = ' top: "mask"' if mask_top else ""
     body = f"""layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool"{extra}
   pooling_param {{ pool: MAX kernel_size: {k} stride: {s} pad: {p} }} }}"""
-    net = make_net(caffe, tmp_path, (n, c, h, w), body)
+    net = make_net(caffe, tmp_path, (n, c, h, w), body, phase=phase)
     x = rng.integers(-3, 4, (n, c, h, w)).astype(np.float32)
     net.blobs["data"].data[...] = x
     net.forward()
@@ -142,10 +147,34 @@ def test_max_pool_forward_and_mask_match_definition(caffe, tmp_path, rng, case):
     np.testing.assert_array_equal(net.blobs["mask"].data, mask.astype(np.float32))
 
 
-@pytest.mark.parametrize("case", POOL_CASES[:4])
-def test_max_pool_backward_routes_gradient_to_the_first_maximum(caffe, tmp_path, rng, case):
+@pytest.mark.parametrize("case", POOL_CASES)
+@pytest.mark.parametrize("phase", ["TEST", "TRAIN"])
+def test_max_pool_single_top_forward_matches_definition(caffe, tmp_path, rng, case, phase):
+    net, top, _ = pooled(caffe, tmp_path, rng, case, mask_top=False, phase=phase)
+    np.testing.assert_array_equal(net.blobs["pool"].data, top)
+
+
+def test_max_pool_values_only_on_real_activations(caffe, tmp_path, rng):
+    """Continuous values with zeros of both signs, and a window that is all
+    -FLT_MAX (the stock loop leaves -FLT_MAX there)."""
+    shape = (2, 5, 23, 41)
+    body = """layer { name: "pool" type: "Pooling" bottom: "data" top: "pool"
+  pooling_param { pool: MAX kernel_size: 3 stride: 2 } }"""
+    net = make_net(caffe, tmp_path, shape, body)
+    x = real_activations(rng, shape)
+    x[0, 0, :3, :3] = -np.finfo(np.float32).max
+    net.blobs["data"].data[...] = x
+    net.forward()
+    top, _ = pool_reference(x, 3, 2, 0)
+    np.testing.assert_array_equal(net.blobs["pool"].data, top)
+    assert net.blobs["pool"].data[0, 0, 0, 0] == -np.finfo(np.float32).max
+
+
+@pytest.mark.parametrize("case", POOL_CASES[:4] + POOL_CASES[-2:])
+@pytest.mark.parametrize("phase", ["TEST", "TRAIN"])
+def test_max_pool_backward_routes_gradient_to_the_first_maximum(caffe, tmp_path, rng, case, phase):
     n, c, h, w = case[:4]
-    net, top, mask = pooled(caffe, tmp_path, rng, case, mask_top=False)
+    net, top, mask = pooled(caffe, tmp_path, rng, case, mask_top=False, phase=phase)
     g = rng.standard_normal(top.shape).astype(np.float32)
     net.blobs["pool"].diff[...] = g
     net.backward()

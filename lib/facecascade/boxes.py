@@ -43,32 +43,125 @@ def nms(boxes, threshold, mode="union", scores=None):
     """Greedy non-maximum suppression -> indices kept, best score first.
 
     A box is dropped when its IoU (mode) with an already kept, higher-scored
-    box is above `threshold`.  Scores default to column 4 of `boxes`.
+    box is above `threshold` (ties in score: the earlier box ranks higher).
+    Scores default to column 4 of `boxes`.
+
+    The result is the greedy loop's, computed without comparing every kept box
+    with every other one: only boxes that overlap can suppress each other, so
+    the pairs over `threshold` are found first (overlapping_pairs, vectorised)
+    and the greedy pass walks those pairs only.  P-Net hands NMS
+    thousands of boxes per pyramid level; this is what keeps it cheap.
     """
     boxes = np.asarray(boxes, dtype=np.float64)
-    if len(boxes) == 0:
+    if mode not in ("union", "min"):
+        raise ValueError(f"NMS mode must be 'union' or 'min', not {mode!r}")
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"NMS threshold must be in [0, 1], got {threshold}")
+    n = len(boxes)
+    if n == 0:
         return np.zeros(0, dtype=np.int64)
     scores = boxes[:, 4] if scores is None else np.asarray(scores, dtype=np.float64)
+    order = np.argsort(-scores, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    a, b = overlapping_pairs(boxes, threshold, mode)
+    # each pair: the higher-ranked box may suppress the other
+    winner = np.where(rank[a] < rank[b], a, b)
+    loser = a + b - winner
+    by_rank = np.argsort(rank[winner], kind="stable")
+    winner, loser = winner[by_rank], loser[by_rank]
+    suppressed = np.zeros(n, dtype=bool)
+    if len(winner):
+        starts = np.flatnonzero(np.r_[True, winner[1:] != winner[:-1]])
+        ends = np.r_[starts[1:], len(winner)]
+        for i, lo, hi in zip(winner[starts].tolist(), starts.tolist(), ends.tolist()):
+            if not suppressed[i]:  # kept: boxes are visited best first
+                suppressed[loser[lo:hi]] = True
+    return order[~suppressed[order]]
+
+
+def overlapping_pairs(boxes, threshold, mode="union", candidates="auto", max_pairs=1 << 22):
+    """Index pairs (a, b) of boxes (N, 4+) whose IoU (mode) is above threshold >= 0,
+    each unordered pair once.
+
+    Only boxes that overlap can qualify; the candidate pairs come from one of two
+    vectorised generators (candidates "sweep" or "grid"; "auto" takes the one
+    with fewer candidates for these boxes): sweep_runs suits boxes of mixed
+    sizes (P-Net's candidates across scales), grid_runs boxes of one size (those
+    of one pyramid level).  The candidates are expanded and filtered in slices
+    of at most max_pairs."""
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     areas = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
-    order = np.argsort(-scores, kind="stable")
-    keep = []
-    while order.size:
-        i = order[0]
-        keep.append(i)
-        rest = order[1:]
-        iw = np.maximum(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0)
-        ih = np.maximum(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0)
-        inter = iw * ih
-        if mode == "union":
-            denom = areas[i] + areas[rest] - inter
-        elif mode == "min":
-            denom = np.minimum(areas[i], areas[rest])
-        else:
-            raise ValueError(f"NMS mode must be 'union' or 'min', not {mode!r}")
-        overlap = np.where(denom > 0, inter / np.maximum(denom, 1e-12), 0.0)
-        order = rest[overlap <= threshold]
-    return np.asarray(keep, dtype=np.int64)
+    generators = {"sweep": sweep_runs, "grid": grid_runs}
+    if candidates == "auto":
+        order, owner, starts, counts = min((g(boxes) for g in generators.values()), key=lambda r: r[3].sum())
+    else:
+        order, owner, starts, counts = generators[candidates](boxes)
+    cum = np.cumsum(counts)
+    firsts, seconds = [], []
+    lo = 0
+    while lo < len(counts):
+        # the runs [lo, hi) hold at most max_pairs candidates (one run may exceed it)
+        base = cum[lo - 1] if lo else 0
+        hi = max(lo + 1, int(np.searchsorted(cum, base + max_pairs, side="right")))
+        c = counts[lo:hi]
+        total = int(c.sum())
+        if total:
+            i = np.repeat(owner[lo:hi], c)
+            j = np.repeat(starts[lo:hi], c) + (np.arange(total) - np.repeat(np.cumsum(c) - c, c))
+            i, j = order[i], order[j]
+            iw = np.maximum(np.minimum(x2[i], x2[j]) - np.maximum(x1[i], x1[j]), 0)
+            ih = np.maximum(np.minimum(y2[i], y2[j]) - np.maximum(y1[i], y1[j]), 0)
+            inter = iw * ih
+            denom = areas[i] + areas[j] - inter if mode == "union" else np.minimum(areas[i], areas[j])
+            overlap = np.where(denom > 0, inter / np.maximum(denom, 1e-12), 0.0)
+            hit = overlap > threshold
+            firsts.append(i[hit])
+            seconds.append(j[hit])
+        lo = hi
+    if not firsts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
+def sweep_runs(boxes):
+    """Candidate pairs of overlapping_pairs as runs: with the boxes sorted by x1
+    (`order`), the box at position p is paired with the `count` boxes from
+    position `start` on; here those after it while their x1 < its x2 (a pair
+    that does not overlap in x has no intersection).  -> order, owner, start, count."""
+    x1, x2 = boxes[:, 0], boxes[:, 2]
+    order = np.argsort(x1, kind="stable")
+    pos = np.arange(len(boxes))
+    ends = np.searchsorted(x1[order], x2[order], side="left")
+    return order, pos, pos + 1, np.maximum(ends - pos - 1, 0)
+
+
+def grid_runs(boxes):
+    """Candidate pairs of overlapping_pairs as runs (see sweep_runs), from a grid:
+    two boxes can only overlap when their top-left corners are less than the
+    longest box side G apart in x and in y, so the corners are bucketed on a
+    grid of (slightly more than) G, and a box is paired with the later boxes of
+    its own bucket and with the boxes of 4 of its 8 neighbour buckets (the other
+    4 pair with it from their side).  `order` sorts the boxes by bucket, so a
+    bucket is one run."""
+    x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
+    n = len(boxes)
+    side = max(float(np.max(x2 - x1)), float(np.max(y2 - y1)), 0.0)
+    cell = side * (1 + 1e-9) + 1e-9  # a gap < side never spans two cell borders, rounding included
+    bx = np.floor((x1 - x1.min()) / cell).astype(np.int64)
+    by = np.floor((y1 - y1.min()) / cell).astype(np.int64) + 1  # +1: by - 1 >= 0, no wrap into the next column
+    rows = int(by.max()) + 2
+    key = bx * rows + by
+    order = np.argsort(key, kind="stable")
+    keys = key[order]
+    pos = np.arange(n)
+    starts = [pos + 1]
+    counts = [np.searchsorted(keys, keys, side="right") - pos - 1]
+    for offset in (rows - 1, rows, rows + 1, 1):  # neighbours (x+1, y-1), (x+1, y), (x+1, y+1), (x, y+1)
+        lo = np.searchsorted(keys, keys + offset, side="left")
+        starts.append(lo)
+        counts.append(np.searchsorted(keys, keys + offset, side="right") - lo)
+    return order, np.tile(pos, 5), np.concatenate(starts), np.concatenate(counts)
 
 
 def regression_targets(crops, gt):

@@ -6,6 +6,8 @@ by its IoU with the ground truth (negative < 0.3, part 0.4-0.65, positive
 (MTCNN.crop_candidates).
 
   --stages 1 --size 24: P-Net candidates -> R-Net data (mtcnn/Data/hard_24.npz)
+  --stages 1 --size 12: P-Net candidates -> P-Net's own hard examples, for a
+                        P-Net fine-tune that passes fewer non-faces (hard_12.npz)
   --stages 2 --size 48: P-Net + R-Net candidates -> O-Net data (hard_48.npz)
 
 Images: wider_train (all faces, box targets) and cuhk_facepoint train
@@ -57,7 +59,8 @@ def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--stages", type=int, choices=(1, 2), required=True)
-    ap.add_argument("--size", type=int, choices=(24, 48), default=None)
+    ap.add_argument("--size", type=int, choices=(12, 24, 48), default=None,
+                    help="crop size (default 24 after P-Net, 48 after R-Net)")
     ap.add_argument("--model-dir", type=Path, default=REPO_ROOT / "mtcnn" / "model")
     ap.add_argument("--data", type=Path, default=SHARED_DATA)
     ap.add_argument("--out", type=Path, default=None)
@@ -75,6 +78,8 @@ def main():
     add_device_arguments(ap)
     args = ap.parse_args()
     size = args.size or {1: 24, 2: 48}[args.stages]
+    if size == 12 and args.stages != 1:
+        ap.error("--size 12 (P-Net's own hard examples) needs --stages 1")
     out = args.out or REPO_ROOT / "mtcnn" / "Data" / f"hard_{size}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     caffe = import_caffe(args.gpu)
