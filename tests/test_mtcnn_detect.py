@@ -16,10 +16,11 @@ from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR
 from facecascade.paths import REPO_ROOT
 
 # The documented operating point: no false box scores above it on the
-# astronaut photo or the CelebA demo photos (mtcnn/README.md).  It was 0.95
-# for the det3 of ee0560a; the round-3 det3 (trained to accept crops at IoU
-# 0.5 as faces) scores one 22x30 px patch of lace on 001102.jpg 0.979.
-FALSE_BOX_SCORE = 0.99
+# astronaut photo or the CelebA demo photos (mtcnn/README.md).  0.95 as for
+# the det3 of ee0560a; with the round-1 det1 the round-3 det3 (trained to
+# accept crops at IoU 0.5 as faces) scored a patch of lace on 001102.jpg 0.979
+# and it was 0.99; the round-5 det1 no longer proposes that patch.
+FALSE_BOX_SCORE = 0.95
 # the astronaut's face (Eileen Collins) in skimage.data.astronaut(), 512x512, drawn by hand
 ASTRONAUT_FACE = (172, 62, 266, 162)
 
@@ -60,9 +61,9 @@ def test_astronaut_face_found_without_false_boxes(detector):
 
 def test_celeba_demo_faces_found(detector, shared_data):
     folder = shared_data / "celeba_demo"
-    found = 0
     lines = (folder / "list_landmarks_celeba_demo.txt").read_text().split("\n")
     rows = [ln.split() for ln in lines if ln.strip()]
+    errors = []  # mean point error of the best box holding the face, in eye distances
     for row in rows:
         img = read_image(folder / row[0])
         gt = np.array([float(v) for v in row[1:]]).reshape(5, 2)
@@ -71,12 +72,16 @@ def test_celeba_demo_faces_found(detector, shared_data):
         others = [float(faces.scores[k]) for k in range(len(faces)) if k not in hit]
         assert all(v < FALSE_BOX_SCORE for v in others), f"{row[0]}: false boxes scored {others}"
         if hit:
-            found += 1
             k = max(hit, key=lambda i: faces.scores[i])
-            # the O-Net points land near the annotation (within half the eye distance)
             iod = np.linalg.norm(gt[0] - gt[1])
-            assert np.mean(np.linalg.norm(faces.points[k] - gt, axis=1)) < 0.5 * iod, row[0]
-    assert found >= len(rows) - 1, f"{found}/{len(rows)} CelebA demo faces found"
+            errors.append(np.mean(np.linalg.norm(faces.points[k] - gt, axis=1)) / iod)
+            # each face's O-Net points are in the right place and order (a swapped or
+            # mis-scaled decoding is off by an eye distance or more)
+            assert errors[-1] < 1.0, f"{row[0]}: O-Net points off by {errors[-1]:.2f} eye distances"
+    assert len(errors) >= len(rows) - 1, f"{len(errors)}/{len(rows)} CelebA demo faces found"
+    # typical faces land near the annotation; O-Net's points are coarse (the cascade refines
+    # them) and a profile face (000167.jpg) is off by 0.5-0.7 eye distances depending on the box
+    assert np.median(errors) < 0.2, f"O-Net point errors (eye distances): {np.round(errors, 2)}"
 
 
 def test_odd_inputs(detector):
