@@ -14,6 +14,8 @@ PY=${PY:-.venv/bin/python}
 REF=${REF:-004a2a0}
 MINUTES=${MINUTES:-70}
 HARD_NEG_SHARE=${HARD_NEG_SHARE:-0.5}
+BOX_WEIGHT=${BOX_WEIGHT:-1.0}
+POS_IOU=${POS_IOU:-0.65}
 OUT=${OUT:-mtcnn/Result/pnet_hard}
 START=mtcnn/Result/start_p5
 mkdir -p $START
@@ -21,7 +23,7 @@ bash mtcnn/models_at.sh "$REF" $START
 [ -f mtcnn/Data/random_12.npz ] || $PY mtcnn/0_sampling/sample_random.py --size 12 --wider-neg 250 --wider-jitter 32 --cuhk-pos 2 --cuhk-neg 6 > mtcnn/Data/sample_12.log 2>&1
 [ -f mtcnn/Data/hard_12.npz ] || $PY mtcnn/2_train_rnet/mine_hard_examples.py --stages 1 --size 12 --wider-every 1 --cuhk-limit 300 --model-dir $START > mtcnn/Data/mine_12.log 2>&1
 $PY mtcnn/1_train_pnet/train_pnet.py --data mtcnn/Data/random_12.npz mtcnn/Data/hard_12.npz --minutes "$MINUTES" --batch 384 \
-    --resume $START/det1.caffemodel --box-weight 1.0 --hard-neg-share "$HARD_NEG_SHARE" --out $OUT > mtcnn/Data/train_$(basename $OUT).out 2>&1
+    --resume $START/det1.caffemodel --box-weight "$BOX_WEIGHT" --pos-iou "$POS_IOU" --hard-neg-share "$HARD_NEG_SHARE" --out $OUT > mtcnn/Data/train_$(basename $OUT).out 2>&1
 NEW=mtcnn/Result/model_$(basename $OUT)
 mkdir -p $NEW
 cp $START/det2.* $START/det3.* $NEW/

@@ -97,6 +97,17 @@ def test_overlapping_pairs_are_all_pairs_over_threshold(rng, grid, candidates):
         assert len(got) == len(set(got)) and set(got) == want
 
 
+def test_nms_tiny_boxes_far_apart_and_empty_boxes():
+    """A grid of the longest side would need ~1e13 cells a side here; the cells
+    are capped, and boxes of zero area never suppress anything."""
+    dets = np.array([[0, 0, 1e-6, 1e-6, 0.9], [5e-7, 0, 1.5e-6, 1e-6, 0.8], [1e7, 1e7, 1e7 + 1e-6, 1e7 + 1e-6, 0.7],
+                     [3, 3, 3, 9, 0.95], [3, 3, 3, 9, 0.6]])
+    for candidates in ("sweep", "grid"):
+        a, b = B.overlapping_pairs(dets, 0.3, candidates=candidates)
+        assert sorted(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist())) == [(0, 1)]
+    assert list(B.nms(dets, 0.3)) == [3, 0, 2, 4]
+
+
 def test_nms_rejects_bad_arguments():
     dets = np.array([[0, 0, 10, 10, 0.9]])
     with pytest.raises(ValueError, match="mode"):

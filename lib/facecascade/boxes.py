@@ -147,7 +147,10 @@ def grid_runs(boxes):
     x1, y1, x2, y2 = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]
     n = len(boxes)
     side = max(float(np.max(x2 - x1)), float(np.max(y2 - y1)), 0.0)
-    cell = side * (1 + 1e-9) + 1e-9  # a gap < side never spans two cell borders, rounding included
+    # any cell >= side works: (1 + 1e-9) so that rounding never splits a gap < side over
+    # two cell borders, and at most 2^20 cells a side so that the keys fit in int64
+    span = max(float(np.ptp(x1)), float(np.ptp(y1)))
+    cell = max(side * (1 + 1e-9) + 1e-9, span / 2 ** 20)
     bx = np.floor((x1 - x1.min()) / cell).astype(np.int64)
     by = np.floor((y1 - y1.min()) / cell).astype(np.int64) + 1  # +1: by - 1 >= 0, no wrap into the next column
     rows = int(by.max()) + 2
