@@ -7,6 +7,9 @@
 # while det1 is fine-tuned, with box weight 1.0 as round 3 used for R-Net and O-Net.
 # As run: HARD_NEG_SHARE=0.5 (out mtcnn/Result/pnet_hard) and, side by side, 0.25 (pnet_hard25),
 # 70 minutes each (lr 1e-3, then 1e-4 for the last quarter), one thread each.
+# The shipped det1 (round 5b): faces labelled from IoU 0.5, then a second time-based run from
+# those weights (CONTINUE_MINUTES, same flags, a fresh lr schedule), as run:
+#   MINUTES=31 POS_IOU=0.5 CONTINUE_MINUTES=33 OUT=mtcnn/Result/pnet_hard_pos50 bash mtcnn/run_pnet_hard_round.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
@@ -16,6 +19,7 @@ MINUTES=${MINUTES:-70}
 HARD_NEG_SHARE=${HARD_NEG_SHARE:-0.5}
 BOX_WEIGHT=${BOX_WEIGHT:-1.0}
 POS_IOU=${POS_IOU:-0.65}
+CONTINUE_MINUTES=${CONTINUE_MINUTES:-0}
 OUT=${OUT:-mtcnn/Result/pnet_hard}
 START=mtcnn/Result/start_p5
 mkdir -p $START
@@ -24,6 +28,12 @@ bash mtcnn/models_at.sh "$REF" $START
 [ -f mtcnn/Data/hard_12.npz ] || $PY mtcnn/2_train_rnet/mine_hard_examples.py --stages 1 --size 12 --wider-every 1 --cuhk-limit 300 --model-dir $START > mtcnn/Data/mine_12.log 2>&1
 $PY mtcnn/1_train_pnet/train_pnet.py --data mtcnn/Data/random_12.npz mtcnn/Data/hard_12.npz --minutes "$MINUTES" --batch 384 \
     --resume $START/det1.caffemodel --box-weight "$BOX_WEIGHT" --pos-iou "$POS_IOU" --hard-neg-share "$HARD_NEG_SHARE" --out $OUT > mtcnn/Data/train_$(basename $OUT).out 2>&1
+if [ "$CONTINUE_MINUTES" != 0 ]; then
+    $PY mtcnn/1_train_pnet/train_pnet.py --data mtcnn/Data/random_12.npz mtcnn/Data/hard_12.npz --minutes "$CONTINUE_MINUTES" --batch 384 \
+        --resume $OUT/pnet.caffemodel --box-weight "$BOX_WEIGHT" --pos-iou "$POS_IOU" --hard-neg-share "$HARD_NEG_SHARE" \
+        --out ${OUT}_cont > mtcnn/Data/train_$(basename $OUT)_cont.out 2>&1
+    OUT=${OUT}_cont
+fi
 NEW=mtcnn/Result/model_$(basename $OUT)
 mkdir -p $NEW
 cp $START/det2.* $START/det3.* $NEW/

@@ -13,7 +13,8 @@ NMS 0.5 union within a scale, 0.7 union across scales, 0.7 union after R-Net,
 A P-Net output cell (x, y) at scale s is the box [2x, 2y, 2x+12, 2y+12] / s.
 
 Speed: each pyramid level is one Caffe forward of the whole resized image
-(the input blob is reshaped); R/O-Net candidates go through in one batch; the
+(the input blob is reshaped); R/O-Net candidates go through in batches of
+CANDIDATE_BATCH; the
 crops of all candidates are bilinear samples gathered with numpy from the
 pyramid level nearest above the needed resolution (a mip-map, so large faces
 are not aliased), with no Python loop over windows.
@@ -34,6 +35,11 @@ PNET_STRIDE, PNET_CELL = 2, 12
 REMAP_MAX_ROWS = 32766
 # P-Net input pixels per forward: larger pyramid levels run in strips (pnet_maps)
 PNET_MAX_PIXELS = 1_000_000
+# R-Net / O-Net candidates per forward.  One forward of all candidates (5,000 on a
+# 4000x3000 photo) grows every blob to that batch: hundreds of MB, freshly
+# page-faulted whenever the batch outgrows the last one, and out of cache.  Chunks
+# of a fixed size keep the blobs small and reused (bench/memory.py, README).
+CANDIDATE_BATCH = 64
 
 
 @dataclass
@@ -191,6 +197,7 @@ class MTCNN:
                 self.nets[key] = net
         self.min_face = float(min_face)
         self.pnet_max_pixels = PNET_MAX_PIXELS
+        self.candidate_batch = CANDIDATE_BATCH
         self.factor = float(factor)
         self.thresholds = tuple(float(t) for t in thresholds)
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
@@ -272,9 +279,18 @@ class MTCNN:
         as the detector crops them -> face scores (N,), box offsets (N, 4) and
         O-Net's landmark outputs (N, 10) (None for R-Net)."""
         crops = self.crop_candidates(image, boxes, levels, {"rnet": 24, "onet": 48}[key])
-        prob, reg, lm = self._forward(key, ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2))
-        # copies: with pycaffe these are views of the net's blobs, which the next forward overwrites
-        return prob[:, 1].copy(), reg.reshape(len(boxes), 4).copy(), None if lm is None else lm.copy()
+        x = ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2)
+        n = len(boxes)
+        score, offsets = np.empty(n, np.float32), np.empty((n, 4), np.float32)
+        points = None if key == "rnet" else np.empty((n, 10), np.float32)
+        for i in range(0, n, self.candidate_batch):
+            prob, reg, lm = self._forward(key, x[i:i + self.candidate_batch])
+            # copied out: with pycaffe these are views of the net's blobs, which the next forward overwrites
+            score[i:i + len(prob)] = prob[:, 1]
+            offsets[i:i + len(prob)] = reg.reshape(len(prob), 4)
+            if points is not None:
+                points[i:i + len(prob)] = lm.reshape(len(prob), 10)
+        return score, offsets, points
 
     def rnet_stage(self, image, boxes, levels):
         if len(boxes) == 0:
