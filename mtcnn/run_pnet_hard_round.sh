@@ -26,12 +26,15 @@ mkdir -p $START
 bash mtcnn/models_at.sh "$REF" $START
 [ -f mtcnn/Data/random_12.npz ] || $PY mtcnn/0_sampling/sample_random.py --size 12 --wider-neg 250 --wider-jitter 32 --cuhk-pos 2 --cuhk-neg 6 > mtcnn/Data/sample_12.log 2>&1
 [ -f mtcnn/Data/hard_12.npz ] || $PY mtcnn/2_train_rnet/mine_hard_examples.py --stages 1 --size 12 --wider-every 1 --cuhk-limit 300 --model-dir $START > mtcnn/Data/mine_12.log 2>&1
-$PY mtcnn/1_train_pnet/train_pnet.py --data mtcnn/Data/random_12.npz mtcnn/Data/hard_12.npz --minutes "$MINUTES" --batch 384 \
-    --resume $START/det1.caffemodel --box-weight "$BOX_WEIGHT" --pos-iou "$POS_IOU" --hard-neg-share "$HARD_NEG_SHARE" --out $OUT > mtcnn/Data/train_$(basename $OUT).out 2>&1
+# train_det1 MINUTES START_WEIGHTS OUT_DIR: one time-based fine-tune with this round's flags
+train_det1() {
+    $PY mtcnn/1_train_pnet/train_pnet.py --data mtcnn/Data/random_12.npz mtcnn/Data/hard_12.npz --minutes "$1" --batch 384 \
+        --resume "$2" --box-weight "$BOX_WEIGHT" --pos-iou "$POS_IOU" --hard-neg-share "$HARD_NEG_SHARE" \
+        --out "$3" > mtcnn/Data/train_$(basename "$3").out 2>&1
+}
+train_det1 "$MINUTES" $START/det1.caffemodel $OUT
 if [ "$CONTINUE_MINUTES" != 0 ]; then
-    $PY mtcnn/1_train_pnet/train_pnet.py --data mtcnn/Data/random_12.npz mtcnn/Data/hard_12.npz --minutes "$CONTINUE_MINUTES" --batch 384 \
-        --resume $OUT/pnet.caffemodel --box-weight "$BOX_WEIGHT" --pos-iou "$POS_IOU" --hard-neg-share "$HARD_NEG_SHARE" \
-        --out ${OUT}_cont > mtcnn/Data/train_$(basename $OUT)_cont.out 2>&1
+    train_det1 "$CONTINUE_MINUTES" $OUT/pnet.caffemodel ${OUT}_cont
     OUT=${OUT}_cont
 fi
 NEW=mtcnn/Result/model_$(basename $OUT)

@@ -14,10 +14,9 @@ A P-Net output cell (x, y) at scale s is the box [2x, 2y, 2x+12, 2y+12] / s.
 
 Speed: each pyramid level is one Caffe forward of the whole resized image
 (the input blob is reshaped); R/O-Net candidates go through in batches of
-CANDIDATE_BATCH; the
-crops of all candidates are bilinear samples gathered with numpy from the
-pyramid level nearest above the needed resolution (a mip-map, so large faces
-are not aliased), with no Python loop over windows.
+CANDIDATE_BATCH; the crops of all candidates are bilinear samples gathered
+with numpy from the pyramid level nearest above the needed resolution (a
+mip-map, so large faces are not aliased), with no Python loop over windows.
 """
 import time
 from dataclasses import dataclass
