@@ -5,10 +5,14 @@ median of --repeats forwards of each layer after a warm-up.
 
     python bench/mtcnn_layer_times.py [--level 460x614] [--candidates 1000,50] [--repeats 10]
 
-Prints the machine, the Caffe prefix and whether caffe_need's faster PReLU and
-Pooling CPU forwards are compiled in (build_info.txt), then a table per net:
-ms per layer and the share of PReLU and Pooling layers.  To time the stock
-layers, build a second prefix without them and point CAFFE_PREFIX at it:
+Prints the machine, the Caffe prefix and which of caffe_need's faster CPU
+forwards are compiled in (build_info.txt), then a table per net: ms per layer
+and the share of PReLU, Pooling and Convolution layers.  caffe_need's direct
+convolution (conv_layer.cpp) is timed against the stock im2col + GEMM path of
+the same build (CAFFE_NEED_DIRECT_CONV=0), the two alternating in every
+repeat so that both see the same machine load: the last table has both totals.
+To time the stock PReLU and Pooling layers, build a second prefix without them
+and point CAFFE_PREFIX at it:
 
     mkdir -p /tmp/stock && mv caffe_need/prelu_layer.cpp caffe_need/pooling_layer.cpp /tmp/stock/
     bash docker/build_caffe.sh --prefix /tmp/caffe-stock --no-activate; mv /tmp/stock/*.cpp caffe_need/
@@ -31,17 +35,32 @@ from facecascade.machine import describe  # noqa: E402
 from facecascade.mtcnn import SHIPPED_MODEL_DIR  # noqa: E402
 
 
+DIRECT_CONV_SWITCH = "CAFFE_NEED_DIRECT_CONV"   # read by caffe_need/conv_layer.cpp at every forward
+
+
 def layer_times(net, repeats):
-    """Median ms of each layer's forward (net._forward(i, i)), in layer order."""
+    """Median ms of each layer's forward (net._forward(i, i)), in layer order,
+    with caffe_need's direct convolution on ("direct") and off ("gemm"),
+    alternating. -> names, types, {"direct": ms, "gemm": ms}"""
     names = list(net._layer_names)
-    net.forward()
-    times = np.zeros((repeats, len(names)))
-    for r in range(repeats):
-        for i in range(len(names)):
-            t0 = time.perf_counter()
-            net._forward(i, i)
-            times[r, i] = time.perf_counter() - t0
-    return names, [net.layers[i].type for i in range(len(names))], np.median(times, axis=0) * 1000
+    times = {mode: np.zeros((repeats, len(names))) for mode in ("direct", "gemm")}
+    saved = os.environ.get(DIRECT_CONV_SWITCH)
+    try:
+        for r in range(-1, repeats):                      # r = -1: warm-up
+            for mode in times:
+                os.environ[DIRECT_CONV_SWITCH] = "1" if mode == "direct" else "0"
+                for i in range(len(names)):
+                    t0 = time.perf_counter()
+                    net._forward(i, i)
+                    if r >= 0:
+                        times[mode][r, i] = time.perf_counter() - t0
+    finally:
+        if saved is None:
+            os.environ.pop(DIRECT_CONV_SWITCH, None)
+        else:
+            os.environ[DIRECT_CONV_SWITCH] = saved
+    types = [net.layers[i].type for i in range(len(names))]
+    return names, types, {mode: np.median(t, axis=0) * 1000 for mode, t in times.items()}
 
 
 def kind_ms(types, ms, kind):
@@ -62,7 +81,7 @@ def main(argv=None):
     info = Path(caffe_prefix()) / "build_info.txt"
     need = next((l.split(":", 1)[1].split() for l in info.read_text().splitlines() if l.startswith("caffe_need:")),
                 []) if info.is_file() else []
-    fast = [f for f in ("prelu_layer.cpp", "pooling_layer.cpp") if f in need]
+    fast = [f for f in ("conv_layer.cpp", "prelu_layer.cpp", "pooling_layer.cpp") if f in need]
     print(f"caffe_need faster CPU forwards compiled in: {', '.join(fast) if fast else 'none (stock layers)'}")
     h, w = (int(v) for v in args.level.split("x"))
     n_r, n_o = (int(v) for v in args.candidates.split(","))
@@ -74,11 +93,11 @@ def main(argv=None):
         net.blobs["data"].reshape(*shape)
         net.reshape()
         net.blobs["data"].data[...] = rng.uniform(-1, 1, shape)
-        names, types, ms = layer_times(net, args.repeats)
-        rows[name] = (shape, names, types, ms)
-    for name, (shape, names, types, ms) in rows.items():
+        rows[name] = (shape, *layer_times(net, args.repeats))
+    for name, (shape, names, types, both) in rows.items():
+        ms = both["direct"]
         total = ms.sum()
-        print(f"\n{name}, input {'x'.join(map(str, shape))}: {total:.1f} ms")
+        print(f"\n{name}, input {'x'.join(map(str, shape))}: {total:.1f} ms (direct convolutions where they apply)")
         print("| layer | type | ms | share |")
         print("|---|---|---|---|")
         for n, t, v in zip(names, types, ms):
@@ -87,11 +106,14 @@ def main(argv=None):
         for kind in ("PReLU", "Pooling", "Convolution"):
             part = kind_ms(types, ms, kind)
             print(f"| all {kind} | | {part:.2f} | {100 * part / total:.0f}% |")
-    print("\n| net | input | total ms | PReLU ms | Pooling ms |")
-    print("|---|---|---|---|---|")
-    for name, (shape, names, types, ms) in rows.items():
+    print("\n| net | input | total ms | PReLU ms | Pooling ms | Convolution ms | "
+          "total ms, GEMM convolutions | Convolution ms, GEMM |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, (shape, names, types, both) in rows.items():
+        ms, gemm = both["direct"], both["gemm"]
         print(f"| {name} | {'x'.join(map(str, shape))} | {ms.sum():.1f} | {kind_ms(types, ms, 'PReLU'):.1f} | "
-              f"{kind_ms(types, ms, 'Pooling'):.1f} |")
+              f"{kind_ms(types, ms, 'Pooling'):.1f} | {kind_ms(types, ms, 'Convolution'):.1f} | "
+              f"{gemm.sum():.1f} | {kind_ms(types, gemm, 'Convolution'):.1f} |")
 
 
 if __name__ == "__main__":

@@ -303,20 +303,31 @@ echo "$MAKEFILE_CONFIG" > "$SRC/Makefile.config"
 dest_of() { case "$1" in *.hpp) echo "$SRC/include/caffe/layers/$1" ;; *) echo "$SRC/src/caffe/layers/$1" ;; esac; }
 touch "$BUILD/caffe_need.manifest"
 current=$(caffe_need_files | xargs -r -n1 basename)
+changed_headers=""
 for name in $current; do
   dest=$(dest_of "$name")
   if [ -f "$dest" ] && [ ! -f "$BUILD/pristine/$name" ] && ! grep -qx "$name" "$BUILD/caffe_need.manifest"; then
     cp -p "$dest" "$BUILD/pristine/$name"
   fi
-  cmp -s "$REPO/caffe_need/$name" "$dest" || cp "$REPO/caffe_need/$name" "$dest"
+  if ! cmp -s "$REPO/caffe_need/$name" "$dest"; then
+    cp "$REPO/caffe_need/$name" "$dest"
+    case "$name" in *.hpp) changed_headers="$changed_headers $name" ;; esac
+  fi
 done
 for name in $(cat "$BUILD/caffe_need.manifest"); do
   if ! echo "$current" | grep -qx "$name"; then
     dest=$(dest_of "$name")
     if [ -f "$BUILD/pristine/$name" ]; then cp "$BUILD/pristine/$name" "$dest"; touch "$dest"; else rm -f "$dest"; fi
+    case "$name" in *.hpp) changed_headers="$changed_headers $name" ;; esac
   fi
 done
 echo "$current" > "$BUILD/caffe_need.manifest"
+# This Makefile's dependency files name no headers, so make would not rebuild
+# the sources that include a changed header: touch them.
+for name in $changed_headers; do
+  grep -rlF --include='*.cpp' --include='*.cu' "caffe/layers/$name" "$SRC/src" "$SRC/tools" "$SRC/python" |
+    xargs -r touch
+done
 
 # ---------------------------------------------------------------- 5. compile
 log "compiling ($MODE, $JOBS jobs) in $SRC"

@@ -1,5 +1,9 @@
-"""caffe_need's faster CPU forwards of two stock layers (MTCNN's PReLU and max
-pooling) against the stock layers' definitions, exactly: PReLU as
+"""caffe_need's faster CPU forwards of three stock layers against their
+definitions.  Convolution: the direct kernel (direct_conv.hpp) that takes
+MTCNN's stride-1, unpadded convolutions with wide outputs, against a float64
+reference and against the stock im2col + GEMM path of the same net
+(CAFFE_NEED_DIRECT_CONV=0), which every other geometry still takes, bit for bit.
+PReLU and max pooling, exactly: PReLU as
 max(x, 0) + slope * min(x, 0) per channel (shared or not, in place or not;
 equal values, where a zero output may differ from the stock loop's in its
 sign, as SIMD max/min treat -0.0 and +0.0 alike);
@@ -182,3 +186,131 @@ def test_max_pool_backward_routes_gradient_to_the_first_maximum(caffe, tmp_path,
     for i in range(n * c):
         np.add.at(want[i], mask.reshape(n * c, -1)[i], g.reshape(n * c, -1)[i])
     np.testing.assert_allclose(net.blobs["data"].diff.reshape(n * c, -1), want, rtol=1e-6, atol=1e-6)
+
+
+def conv_reference(x, w, b):
+    """Stride-1, unpadded cross-correlation in float64 (what Caffe's Convolution computes)."""
+    n, c, h, wd = x.shape
+    o, _, k, _ = w.shape
+    out = np.zeros((n, o, h - k + 1, wd - k + 1))
+    for kh in range(k):
+        for kw in range(k):
+            patch = x[:, :, kh:kh + h - k + 1, kw:kw + wd - k + 1].astype(np.float64)
+            out += np.einsum("nchw,oc->nohw", patch, w[:, :, kh, kw].astype(np.float64))
+    return out + (0 if b is None else b.astype(np.float64)[None, :, None, None])
+
+
+def conv_net(caffe, tmp_path, rng, shape, num_output, k, bias=True, extra=""):
+    body = f"""layer {{ name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  convolution_param {{ num_output: {num_output} kernel_size: {k} bias_term: {str(bias).lower()} {extra} }} }}"""
+    net = make_net(caffe, tmp_path, shape, body)
+    for blob in net.params["conv"]:
+        blob.data[...] = rng.standard_normal(blob.data.shape).astype(np.float32)
+    net.blobs["data"].data[...] = rng.standard_normal(shape).astype(np.float32)
+    return net
+
+
+def conv_outputs(net, monkeypatch, direct_flag="1"):
+    """The layer's output through the direct path (if its geometry allows; "baseline":
+    the kernel's SSE2 build) and through the GEMM path."""
+    out = {}
+    for flag in (direct_flag, "0"):
+        monkeypatch.setenv("CAFFE_NEED_DIRECT_CONV", flag)
+        net.blobs["conv"].data[...] = np.nan    # an output left unwritten must show
+        net.forward()
+        out[flag] = net.blobs["conv"].data.copy()
+    return out[direct_flag], out["0"]
+
+
+# (N, C, H, W, num_output, kernel): MTCNN's P-Net convolutions at a pyramid level's size, and
+# output widths (>= 48, the direct path's minimum) at and off the 8- and 16-pixel blocks, with
+# output channel counts that leave every remainder of the 4-channel blocks
+DIRECT_CASES = [(1, 3, 52, 66, 10, 3), (1, 10, 30, 50, 16, 3), (1, 16, 20, 57, 32, 3),
+                (2, 5, 9, 64, 7, 2), (3, 4, 6, 55, 5, 3), (1, 2, 4, 49, 1, 2), (1, 3, 5, 60, 6, 3)]
+
+
+@pytest.mark.parametrize("case", DIRECT_CASES)
+@pytest.mark.parametrize("build", ["1", "baseline"])
+def test_direct_conv_matches_reference_and_gemm(caffe, tmp_path, rng, monkeypatch, case, build):
+    n, c, h, w, o, k = case
+    net = conv_net(caffe, tmp_path, rng, (n, c, h, w), o, k)
+    direct, gemm = conv_outputs(net, monkeypatch, build)
+    x, (weight, bias) = net.blobs["data"].data, [p.data for p in net.params["conv"]]
+    want = conv_reference(x, weight, bias)
+    # float32 summation of K + 1 terms in any order is within (K + 1) * 2**-24 * sum |term|
+    bound = (c * k * k + 1) * 2.0 ** -24 * conv_reference(np.abs(x), np.abs(weight), np.abs(bias))
+    assert (np.abs(direct - want) <= bound).all()
+    assert (np.abs(gemm - want) <= bound).all()
+    # the two paths sum in different orders: identical bits would mean the direct path was not taken
+    assert (direct != gemm).any()
+
+
+def test_direct_conv_without_bias(caffe, tmp_path, rng, monkeypatch):
+    """Sums start from zero.  (With no bias both paths may give the same bits:
+    OpenBLAS sums this short dot product in the same order, with FMA.)"""
+    net = conv_net(caffe, tmp_path, rng, (1, 3, 12, 70), 6, 3, bias=False)
+    direct, gemm = conv_outputs(net, monkeypatch)
+    want = conv_reference(net.blobs["data"].data, net.params["conv"][0].data, None)
+    np.testing.assert_allclose(direct, want, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(gemm, want, rtol=0, atol=1e-5)
+
+
+# geometries the direct kernel does not handle: padding, stride, dilation, groups, 1x1,
+# a non-square kernel, outputs narrower than 48 (R-Net's, O-Net's): the stock path, bit for bit
+STOCK_CASES = [((1, 4, 20, 60), 8, 3, "pad: 1"), ((1, 4, 20, 100), 8, 3, "stride: 2"),
+               ((1, 4, 20, 60), 8, 3, "dilation: 2"), ((1, 4, 20, 60), 8, 3, "group: 2"),
+               ((1, 8, 10, 60), 4, 1, ""), ((2, 3, 24, 24), 28, 3, ""), ((2, 32, 23, 23), 64, 3, ""),
+               ((1, 4, 20, 60), 8, 3, "kernel_h: 3 kernel_w: 2")]
+
+
+@pytest.mark.parametrize("shape,num_output,k,extra", STOCK_CASES)
+def test_other_convolutions_keep_the_stock_path(caffe, tmp_path, rng, monkeypatch, shape, num_output, k, extra):
+    if "kernel_h" in extra:
+        body = f"""layer {{ name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  convolution_param {{ num_output: {num_output} {extra} }} }}"""
+        net = make_net(caffe, tmp_path, shape, body)
+        for blob in net.params["conv"]:
+            blob.data[...] = rng.standard_normal(blob.data.shape).astype(np.float32)
+        net.blobs["data"].data[...] = rng.standard_normal(shape).astype(np.float32)
+    else:
+        net = conv_net(caffe, tmp_path, rng, shape, num_output, k, extra=extra)
+    direct, gemm = conv_outputs(net, monkeypatch)
+    np.testing.assert_array_equal(direct.view(np.uint32), gemm.view(np.uint32))
+
+
+def test_direct_conv_gradients_agree_with_its_forward(caffe, tmp_path, rng, monkeypatch):
+    """Backward is the stock GEMM code; finite differences of the direct forward must match it."""
+    monkeypatch.setenv("CAFFE_NEED_DIRECT_CONV", "1")
+    shape = (1, 2, 5, 52)
+    net = conv_net(caffe, tmp_path, rng, shape, 3, 3)
+    x = net.blobs["data"].data.copy()
+    r = rng.standard_normal(net.blobs["conv"].data.shape).astype(np.float32)
+
+    def loss(xv):
+        net.blobs["data"].data[...] = xv
+        net.forward()
+        return float((net.blobs["conv"].data.astype(np.float64) * r).sum())
+
+    loss(x)
+    net.blobs["conv"].diff[...] = r
+    for blob in net.params["conv"]:
+        blob.diff[...] = 0
+    net.backward()
+    dx, dw = net.blobs["data"].diff.copy(), net.params["conv"][0].diff.copy()
+    step = 1e-2
+    for i in rng.choice(x.size, 8, replace=False):
+        xp, xm = x.copy().reshape(-1), x.copy().reshape(-1)
+        xp[i] += step
+        xm[i] -= step
+        numeric = (loss(xp.reshape(shape)) - loss(xm.reshape(shape))) / (2 * step)
+        assert abs(numeric - dx.reshape(-1)[i]) <= 2e-3 * max(1.0, abs(numeric))
+    w = net.params["conv"][0].data
+    for i in rng.choice(w.size, 8, replace=False):
+        orig = float(w.reshape(-1)[i])
+        w.reshape(-1)[i] = orig + step
+        plus = loss(x)
+        w.reshape(-1)[i] = orig - step
+        minus = loss(x)
+        w.reshape(-1)[i] = orig
+        numeric = (plus - minus) / (2 * step)
+        assert abs(numeric - dw.reshape(-1)[i]) <= 2e-3 * max(1.0, abs(numeric))
