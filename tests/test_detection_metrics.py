@@ -55,6 +55,12 @@ def test_wider_round_trip_and_errors(tmp_path):
     assert [r.name for r in recs] == ["x/a.jpg", "x/b.jpg"]
     np.testing.assert_allclose(recs[0].boxes, [[1, 2, 11, 22]])
     assert len(recs[1].boxes) == 0
+    pred = tmp_path / "pred.txt"
+    write_wider(pred, [("x/a.jpg", [[1.5, 2, 11, 22.25], [0, 0, 5, 5]], [0.9, 0.25]), ("x/b.jpg", np.zeros((0, 4)), [])])
+    assert pred.read_text().splitlines()[2:4] == ["1.5 2.0 9.5 20.2 0.9000", "0.0 0.0 5.0 5.0 0.2500"]
+    recs = read_wider(pred)
+    np.testing.assert_allclose(recs[0].boxes, [[1.5, 2, 11, 22.2], [0, 0, 5, 5]])
+    assert len(recs[1].boxes) == 0
     bad = tmp_path / "bad.txt"
     bad.write_text("a.jpg\n2\n1 2 3 4 0 0 0 0 0 0\nx y 3 4\n")
     with pytest.raises(WiderFormatError, match="bad.txt:4"):

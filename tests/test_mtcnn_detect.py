@@ -81,6 +81,47 @@ def test_candidate_batches_give_the_same_scores(detector):
     assert chunked[0][2] is None and chunked[1][2].shape == (20, 10)
 
 
+@pytest.mark.parametrize("key,threshold", [("rnet", 0.7), ("onet", 0.7)])
+def test_second_look_rescores_only_borderline_candidates_on_their_regressed_box(detector, key, threshold):
+    """Boxes jittered around the astronaut's face: those scored in [floor, threshold)
+    are scored again on square(regressed box); all others keep their first look."""
+    from facecascade.boxes import apply_regression, square
+
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    _, levels = detector.pnet_stage(img)
+    rng = np.random.default_rng(3)
+    face = np.array(ASTRONAUT_FACE, float)
+    size = face[2:] - face[:2]
+    shift = rng.uniform(-0.45, 0.45, (300, 2)) * size
+    scale = rng.uniform(0.7, 1.4, (300, 1)) * size
+    centre = (face[:2] + face[2:]) / 2 + shift
+    boxes = np.column_stack([centre - scale / 2, centre + scale / 2])
+    first = detector.score_boxes(key, img, boxes, levels)
+    saved = detector.rescore_floor
+    try:
+        detector.rescore_floor = None
+        off = detector.score_with_second_look(key, img, boxes, levels, threshold)
+        detector.rescore_floor = 0.1
+        on = detector.score_with_second_look(key, img, boxes, levels, threshold)
+    finally:
+        detector.rescore_floor = saved
+    np.testing.assert_array_equal(off[0], boxes)
+    np.testing.assert_array_equal(off[1], first[0])
+    again = (first[0] >= 0.1) & (first[0] < threshold)
+    assert 10 <= again.sum() < len(boxes) - 10          # both kinds are exercised
+    np.testing.assert_array_equal(on[0][~again], boxes[~again])
+    np.testing.assert_array_equal(on[1][~again], first[0][~again])
+    moved = square(apply_regression(np.column_stack([boxes[again], first[0][again]]), first[1][again]))[:, :4]
+    np.testing.assert_allclose(on[0][again], moved)
+    second = detector.score_boxes(key, img, moved, levels)
+    np.testing.assert_allclose(on[1][again], second[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(on[2][again], second[1], rtol=1e-5, atol=1e-6)
+    if key == "onet":
+        np.testing.assert_allclose(on[3][again], second[2], rtol=1e-5, atol=1e-6)
+    # what it is for: on its corrected box a borderline crop of the face is accepted more often
+    assert (second[0] >= threshold).sum() > 0
+
+
 def test_celeba_demo_faces_found(detector, shared_data):
     folder = shared_data / "celeba_demo"
     lines = (folder / "list_landmarks_celeba_demo.txt").read_text().split("\n")

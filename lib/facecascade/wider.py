@@ -80,13 +80,22 @@ def read_wider(path):
 
 
 def write_wider(path, records):
-    """Write records (name, boxes (N, 4) xyxy [, scores]) in the WIDER format."""
+    """Write records (name, boxes (N, 4) xyxy) in the WIDER ground-truth format, or
+    (name, boxes, scores (N,)) in the WIDER prediction format (x y w h score a line,
+    what the WIDER FACE evaluation code reads per image; an image without boxes gets
+    one line of zeros, as in the ground truth)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w") as f:
-        for name, boxes in records:
+        for name, boxes, *scores in records:
             boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
             f.write(f"{name}\n{len(boxes)}\n")
+            if scores:
+                if len(boxes) == 0:
+                    f.write("0 0 0 0 0\n")       # as in the ground truth: read_wider reads both
+                for b, score in zip(boxes, np.asarray(scores[0], dtype=np.float64).reshape(-1)):
+                    f.write(f"{b[0]:.1f} {b[1]:.1f} {b[2] - b[0]:.1f} {b[3] - b[1]:.1f} {score:.4f}\n")
+                continue
             if len(boxes) == 0:
                 f.write("0 0 0 0 0 0 0 0 0 0 \n")
             for b in boxes:

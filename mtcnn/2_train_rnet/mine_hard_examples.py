@@ -83,7 +83,8 @@ def main():
     out = args.out or REPO_ROOT / "mtcnn" / "Data" / f"hard_{size}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     caffe = import_caffe(args.gpu)
-    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages)
+    # no second look: the shipped det2/det3 were trained on data mined without it
+    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_floor=None)
     rng = np.random.default_rng(args.seed)
     parts, bad = [], 0
     n_faces = n_found = n_cand = 0
