@@ -83,8 +83,9 @@ def test_candidate_batches_give_the_same_scores(detector):
 
 @pytest.mark.parametrize("key,threshold", [("rnet", 0.7), ("onet", 0.7)])
 def test_second_look_rescores_only_borderline_candidates_on_their_regressed_box(detector, key, threshold):
-    """Boxes jittered around the astronaut's face: those scored in [floor, threshold)
-    are scored again on square(regressed box); all others keep their first look."""
+    """Boxes jittered around the astronaut's face, one round: those scored in
+    [floor, threshold) are scored again on square(regressed box); all others keep
+    their first look."""
     from facecascade.boxes import apply_regression, square
 
     img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
@@ -97,14 +98,17 @@ def test_second_look_rescores_only_borderline_candidates_on_their_regressed_box(
     centre = (face[:2] + face[2:]) / 2 + shift
     boxes = np.column_stack([centre - scale / 2, centre + scale / 2])
     first = detector.score_boxes(key, img, boxes, levels)
-    saved = detector.rescore_floor
+    saved = detector.rescore_rounds, detector.rescore_floor
     try:
-        detector.rescore_floor = None
+        detector.rescore_rounds, detector.rescore_floor = 0, 0.1
         off = detector.score_with_second_look(key, img, boxes, levels, threshold)
-        detector.rescore_floor = 0.1
+        detector.rescore_rounds = 1
         on = detector.score_with_second_look(key, img, boxes, levels, threshold)
+        twice = detector.score_with_second_look(key, img, on[0], levels, threshold)
+        detector.rescore_rounds = 2
+        two_rounds = detector.score_with_second_look(key, img, boxes, levels, threshold)
     finally:
-        detector.rescore_floor = saved
+        detector.rescore_rounds, detector.rescore_floor = saved
     np.testing.assert_array_equal(off[0], boxes)
     np.testing.assert_array_equal(off[1], first[0])
     again = (first[0] >= 0.1) & (first[0] < threshold)
@@ -120,6 +124,10 @@ def test_second_look_rescores_only_borderline_candidates_on_their_regressed_box(
         np.testing.assert_allclose(on[3][again], second[2], rtol=1e-5, atol=1e-6)
     # what it is for: on its corrected box a borderline crop of the face is accepted more often
     assert (second[0] >= threshold).sum() > 0
+    # a second round is a first round on the boxes the first one left
+    np.testing.assert_allclose(two_rounds[0], twice[0])
+    np.testing.assert_allclose(two_rounds[1], twice[1], rtol=1e-5, atol=1e-6)
+    assert (two_rounds[0] != on[0]).any()
 
 
 def test_celeba_demo_faces_found(detector, shared_data):

@@ -12,13 +12,14 @@ NMS 0.5 union within a scale, 0.7 union across scales, 0.7 union after R-Net,
 0.7 MIN after O-Net; thresholds [0.6, 0.7, 0.7]; min face 20; factor 0.709.
 A P-Net output cell (x, y) at scale s is the box [2x, 2y, 2x+12, 2y+12] / s.
 
-One addition of ours, a second look (`rescore_floor`): an R-Net or O-Net
-candidate that scores below the stage's threshold but at least the floor is
-cropped again at the box its own regression gives and scored once more; the
-second crop, score, offsets (and landmarks) replace the first.  P-Net's boxes
-are often off by a third of a face (IoU 0.5-0.65 to the face), and the next
-net rejects such crops; on its corrected box it often accepts the face (more
-faces found at the same thresholds, mtcnn/README "Second look").
+One addition of ours, the second look (`rescore_rounds`, `rescore_floor`): an
+R-Net or O-Net candidate that scores below the stage's threshold but at least
+the floor is cropped again at the box its own regression gives and scored
+again; the new crop's box, score, offsets (and landmarks) replace the old
+ones, for up to `rescore_rounds` rounds while candidates stay in that range.
+P-Net's boxes are often off by a third of a face (IoU 0.5-0.65 to the face),
+and the next net rejects such crops; on the corrected box it often accepts the
+face (more faces found at the same thresholds, mtcnn/README "Second look").
 
 Speed: each pyramid level is one Caffe forward of the whole resized image
 (the input blob is reshaped); R/O-Net candidates go through in batches of
@@ -48,17 +49,18 @@ PNET_MAX_PIXELS = 1_000_000
 # of a fixed size keep the blobs small and reused (bench/memory.py, README).
 CANDIDATE_BATCH = 64
 # The second look (module docstring): candidates scored in [RESCORE_FLOOR, threshold)
-# are scored again on their regressed box.  None turns it off.
-RESCORE_FLOOR = 0.1
+# are scored again on their regressed box, up to RESCORE_ROUNDS times (0: off).
+RESCORE_FLOOR, RESCORE_ROUNDS = 0.1, 3
 
 
-def rescore_floor_arg(text):
-    """argparse type of --rescore-floor: a score, or "off" (no second look)."""
-    return None if text.strip().lower() == "off" else float(text)
-
-
-RESCORE_FLOOR_HELP = (f"second look: R-Net / O-Net candidates scored in [F, threshold) are scored again on "
-                      f"their regressed box (default {RESCORE_FLOOR}; 'off': the reference pipeline)")
+def add_rescore_arguments(ap):
+    """The second look's command-line flags (detect.py, evaluate.py)."""
+    ap.add_argument("--rescore-rounds", type=int, default=RESCORE_ROUNDS, metavar="N",
+                    help="second look: R-Net / O-Net candidates scored in [--rescore-floor, threshold) are "
+                         f"scored again on their regressed box, up to N times (default {RESCORE_ROUNDS}; "
+                         "0: the reference pipeline)")
+    ap.add_argument("--rescore-floor", type=float, default=RESCORE_FLOOR, metavar="F",
+                    help=f"lowest score that gets a second look (default {RESCORE_FLOOR})")
 
 
 @dataclass
@@ -190,10 +192,10 @@ class MTCNN:
 
     def __init__(self, model_dir=None, min_face=20, factor=0.709, thresholds=(0.6, 0.7, 0.7),
                  nms_thresholds=(0.5, 0.7, 0.7, 0.7), gpu=None, caffe=None, stages=3, backend="caffe",
-                 rescore_floor=RESCORE_FLOOR):
+                 rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR):
         """backend "caffe": pycaffe; "cv2": OpenCV's dnn module on the same prototxt/caffemodel
-        (faster on CPU; cv2.setNumThreads governs its threads).  rescore_floor: the second
-        look's lowest score (module docstring); None: no second look."""
+        (faster on CPU; cv2.setNumThreads governs its threads).  rescore_rounds,
+        rescore_floor: the second look (module docstring); 0 rounds: none."""
         if backend not in ("caffe", "cv2"):
             raise ValueError(f"backend must be 'caffe' or 'cv2', not {backend!r}")
         self.backend = backend
@@ -222,7 +224,7 @@ class MTCNN:
         self.factor = float(factor)
         self.thresholds = tuple(float(t) for t in thresholds)
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
-        self.rescore_floor = None if rescore_floor is None else float(rescore_floor)
+        self.rescore_rounds, self.rescore_floor = int(rescore_rounds), float(rescore_floor)
         self.heads = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
                       "onet": ("prob1", "fc6-2", "fc6-3")}
 
@@ -315,16 +317,16 @@ class MTCNN:
         return score, offsets, points
 
     def score_with_second_look(self, key, image, boxes, levels, threshold):
-        """score_boxes, then the second look: candidates scored in [rescore_floor,
-        threshold) are scored again on their regressed, squared box, and that box,
-        score, offsets and landmarks replace the first ones.
-        -> boxes (N, 4), scores (N,), offsets (N, 4), landmarks (N, 10) or None."""
+        """score_boxes, then the second look, for up to rescore_rounds rounds:
+        candidates scored in [rescore_floor, threshold) are scored again on their
+        regressed, squared box, and that box, score, offsets and landmarks replace
+        the old ones.  -> boxes (N, 4), scores (N,), offsets (N, 4), landmarks (N, 10) or None."""
         boxes = np.array(boxes[:, :4], dtype=np.float64)
         score, reg, points = self.score_boxes(key, image, boxes, levels)
-        if self.rescore_floor is None:
-            return boxes, score, reg, points
-        again = np.flatnonzero((score >= self.rescore_floor) & (score < threshold))
-        if len(again):
+        for _ in range(self.rescore_rounds):
+            again = np.flatnonzero((score >= self.rescore_floor) & (score < threshold))
+            if len(again) == 0:
+                break
             moved = square(apply_regression(np.column_stack([boxes[again], score[again]]), reg[again]))[:, :4]
             score2, reg2, points2 = self.score_boxes(key, image, moved, levels)
             boxes[again], score[again], reg[again] = moved, score2, reg2

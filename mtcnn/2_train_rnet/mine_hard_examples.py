@@ -84,7 +84,7 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     caffe = import_caffe(args.gpu)
     # no second look: the shipped det2/det3 were trained on data mined without it
-    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_floor=None)
+    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_rounds=0)
     rng = np.random.default_rng(args.seed)
     parts, bad = [], 0
     n_faces = n_found = n_cand = 0

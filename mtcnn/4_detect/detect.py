@@ -23,8 +23,7 @@ from tqdm import tqdm  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
 from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
-from facecascade.mtcnn import (MTCNN, RESCORE_FLOOR, RESCORE_FLOOR_HELP, SHIPPED_MODEL_DIR,  # noqa: E402
-                               rescore_floor_arg)
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_rescore_arguments  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -51,8 +50,7 @@ def add_detector_arguments(ap):
     ap.add_argument("--min-face", type=float, default=20)
     ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
     ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
-    ap.add_argument("--rescore-floor", type=rescore_floor_arg, default=RESCORE_FLOOR, metavar="F",
-                    help=RESCORE_FLOOR_HELP)
+    add_rescore_arguments(ap)
     ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe")
     add_device_arguments(ap)
     return ap
@@ -61,6 +59,7 @@ def add_detector_arguments(ap):
 def detector_from_args(args):
     return MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor,
                  thresholds=args.thresholds, gpu=args.gpu, backend=args.backend,
+                 rescore_rounds=args.rescore_rounds,
                  rescore_floor=args.rescore_floor)
 
 

@@ -30,8 +30,7 @@ from tqdm import tqdm  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.detection_metrics import evaluate, plot_pr  # noqa: E402
 from facecascade.images import ImageReadError, read_image  # noqa: E402
-from facecascade.mtcnn import (MTCNN, RESCORE_FLOOR, RESCORE_FLOOR_HELP, SHIPPED_MODEL_DIR,  # noqa: E402
-                               rescore_floor_arg)
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_rescore_arguments  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.wider import read_wider, write_wider  # noqa: E402
 
@@ -53,8 +52,7 @@ def main(argv=None):
     ap.add_argument("--min-face", type=float, default=20)
     ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
     ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
-    ap.add_argument("--rescore-floor", type=rescore_floor_arg, default=RESCORE_FLOOR, metavar="F",
-                    help=RESCORE_FLOOR_HELP)
+    add_rescore_arguments(ap)
     ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
     ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe",
                     help="pycaffe (default) or OpenCV's dnn reading the same prototxt/caffemodel")
@@ -73,7 +71,8 @@ def main(argv=None):
         gt = [gt[i] for i in order]
     t_start = time.time()
     det = MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor, thresholds=args.thresholds,
-                gpu=args.gpu, backend=args.backend, stages=args.stages, rescore_floor=args.rescore_floor)
+                gpu=args.gpu, backend=args.backend, stages=args.stages, rescore_rounds=args.rescore_rounds,
+                rescore_floor=args.rescore_floor)
     args.out.mkdir(parents=True, exist_ok=True)
     detections, times, bad, used = {}, [], 0, []
     stage_times, stage_boxes = [], []
@@ -115,7 +114,7 @@ def main(argv=None):
                             for k in ("pnet", "rnet", "onet")[:args.stages]} if times else None,
         "n_gt_valid": res["n_gt"], "n_detections": res["n_detections"],
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
-        "rescore_floor": args.rescore_floor,
+        "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
         "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
         "pr_curve": str(args.out / "pr_curve.png"),
