@@ -21,6 +21,8 @@ def main():
     ap = base_args()
     ap.add_argument("--backend", default="caffe", help="cascade backend: caffe or opencv")
     ap.add_argument("--det-backend", default="caffe", choices=("caffe", "cv2"))
+    ap.add_argument("--rescore-rounds", type=int, default=None,
+                    help="the MTCNN's second look (default: the detector's own default; 0: off)")
     args = ap.parse_args()
     single_thread_env(args.threads)
     import cv2
@@ -31,13 +33,14 @@ def main():
     versions = {"machine": describe()}
     det = lc = None
     if args.task in ("detect", "landmarks"):
-        from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR
+        from facecascade.mtcnn import MTCNN, RESCORE_ROUNDS, SHIPPED_MODEL_DIR
         missing = [n for n in ("det1", "det2", "det3")
                    if not all((SHIPPED_MODEL_DIR / f"{n}{e}").is_file() for e in (".prototxt", ".caffemodel"))]
         if missing:
             unavailable("ours", f"not shipped: mtcnn/model/{','.join(missing)} missing")
+        rounds = RESCORE_ROUNDS if args.rescore_rounds is None else args.rescore_rounds
         det = MTCNN(min_face=args.min_face, factor=0.709, thresholds=(0.6, 0.7, 0.7),
-                    backend=args.det_backend)
+                    backend=args.det_backend, rescore_rounds=rounds)
     if args.task in ("landmarks", "gtbox"):
         from facecascade.cascade import LandmarkCascade
         lc = LandmarkCascade.from_shipped(backend=args.backend)
@@ -59,7 +62,9 @@ def main():
 
     settings = []
     if det is not None:
-        settings.append(f"our MTCNN min face {args.min_face:g}, factor 0.709, thresholds 0.6/0.7/0.7, "
+        look = f"second look {det.rescore_rounds} rounds from {det.rescore_floor:g}" if det.rescore_rounds else \
+            "no second look"
+        settings.append(f"our MTCNN min face {args.min_face:g}, factor 0.709, thresholds 0.6/0.7/0.7, {look}, "
                         f"{'pycaffe' if args.det_backend == 'caffe' else 'cv2.dnn'}")
     if lc is not None:
         settings.append(f"cascade on {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}")
