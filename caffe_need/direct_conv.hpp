@@ -13,8 +13,7 @@
 // Sums run in (channel, kernel row, kernel column) order, with the bias as the
 // starting value; with FMA each step rounds once.  The results therefore differ
 // from the GEMM path's in the last bits (tests/test_caffe_need_fast_layers.py).
-// Self-contained (no Caffe headers) so that bench and tests can reason about it
-// alone; conv_layer.cpp decides when to use it.
+// Self-contained (no Caffe headers); conv_layer.cpp decides when to use it.
 #ifndef CAFFE_NEED_DIRECT_CONV_HPP_
 #define CAFFE_NEED_DIRECT_CONV_HPP_
 
