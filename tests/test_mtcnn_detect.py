@@ -193,7 +193,15 @@ def test_evaluate_cli_last_line_is_json(tmp_path, caffe):
     for key in ("n_images", "ap_all", "ap_large", "ap_medium", "ap_small", "sec_per_image"):
         assert key in summary
     assert summary["n_images"] == 1 and summary["ap_large"] == pytest.approx(100.0)
+    # the end of the PR curve: the face found, every detection kept
+    assert summary["recall_all"] == pytest.approx(100.0)
+    assert summary["precision_all"] == pytest.approx(100.0 / summary["n_detections"], abs=0.01)
     assert (tmp_path / "ev" / "pr_curve.png").is_file()
+    # detections in the WIDER prediction format: x y w h score, the face first (highest score)
+    lines = (tmp_path / "ev" / "detections.txt").read_text().splitlines()
+    assert lines[0] == "ev/astronaut.jpg" and int(lines[1]) == summary["n_detections"]
+    x, y, w, h, score = (float(v) for v in lines[2].split())
+    assert score > 0.99 and x < ASTRONAUT_FACE[2] and y < ASTRONAUT_FACE[3] and w > 50 and h > 50
     # the per-stage breakdown: every stage timed, stage times within the total
     stages = summary["sec_per_stage"]
     assert set(stages) == {"pnet", "rnet", "onet"} and all(t > 0 for t in stages.values())

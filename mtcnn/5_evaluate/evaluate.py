@@ -3,10 +3,11 @@
 
 AP at IoU 0.5 (VOC all-point) over all valid faces and by gt height bucket
 (large >= 50, medium 20-50, small < 20 px), per ../shared/docs/METRICS.md;
-PR-curve PNG and the detections (WIDER prediction format, x y w h score) under --out.  Timing: wall
-seconds of detect() per image (decoding excluded), single thread, median.
-The last line printed is one JSON object:
-  n_images, ap_all, ap_large, ap_medium, ap_small (AP in %), sec_per_image, ...
+PR-curve PNG and the detections (WIDER prediction format, x y w h score)
+under --out.  Timing: wall seconds of detect() per image (decoding
+excluded), single thread, median.  The last line printed is one JSON object:
+  n_images, ap_all, ap_large, ap_medium, ap_small (AP in %), sec_per_image,
+  recall_all / precision_all (%, with every detection kept), ...
 """
 import os
 
@@ -113,6 +114,9 @@ def main(argv=None):
         "boxes_per_stage": {k: round(float(np.mean([b.get(k, 0) for b in stage_boxes])), 1)
                             for k in ("pnet", "rnet", "onet")[:args.stages]} if times else None,
         "n_gt_valid": res["n_gt"], "n_detections": res["n_detections"],
+        # where the PR curve ends: all detections kept (%, null without any)
+        **{k: (round(100 * float(res["curves"]["all"][i][-1]), 2) if len(res["curves"]["all"][i]) else None)
+           for k, i in (("recall_all", 0), ("precision_all", 1))},
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
         "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
