@@ -28,6 +28,16 @@ layer {{ name: "data" type: "Input" top: "data" input_param {{ shape {{ {dims} }
     return caffe.Net(str(path), getattr(caffe, phase))
 
 
+def assert_gradient_matches_differences(loss, x, grad, rng, count, rtol, step=1e-2):
+    """Central differences of loss() at `count` random elements of x against grad."""
+    for i in rng.choice(x.size, count, replace=False):
+        xp, xm = x.copy().reshape(-1), x.copy().reshape(-1)
+        xp[i] += step
+        xm[i] -= step
+        numeric = (loss(xp.reshape(x.shape)) - loss(xm.reshape(x.shape))) / (2 * step)
+        assert abs(numeric - grad.reshape(-1)[i]) <= rtol * max(1.0, abs(numeric))
+
+
 def prelu_body(inplace, shared):
     top = "data" if inplace else "out"
     return f"""layer {{ name: "prelu" type: "PReLU" bottom: "data" top: "{top}"
@@ -90,13 +100,7 @@ def test_prelu_gradients_still_agree_with_forward(caffe, tmp_path, rng, inplace)
     s = np.array([0.25, -0.3, 0.8], np.float32)[None, :, None, None]
     np.testing.assert_allclose(dx, r * np.where(x > 0, 1, s), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(dslope, (r * np.minimum(x, 0)).sum(axis=(0, 2, 3)), rtol=1e-4, atol=1e-5)
-    step = 1e-2
-    for i in rng.choice(x.size, 10, replace=False):
-        xp, xm = x.copy().reshape(-1), x.copy().reshape(-1)
-        xp[i] += step
-        xm[i] -= step
-        numeric = (forward(xp.reshape(shape)) - forward(xm.reshape(shape))) / (2 * step)
-        assert abs(numeric - dx.reshape(-1)[i]) <= 1e-2 * max(1.0, abs(numeric))
+    assert_gradient_matches_differences(forward, x, dx, rng, 10, 1e-2)
 
 
 def pool_reference(x, k, s, p):
@@ -297,20 +301,12 @@ def test_direct_conv_gradients_agree_with_its_forward(caffe, tmp_path, rng, monk
         blob.diff[...] = 0
     net.backward()
     dx, dw = net.blobs["data"].diff.copy(), net.params["conv"][0].diff.copy()
-    step = 1e-2
-    for i in rng.choice(x.size, 8, replace=False):
-        xp, xm = x.copy().reshape(-1), x.copy().reshape(-1)
-        xp[i] += step
-        xm[i] -= step
-        numeric = (loss(xp.reshape(shape)) - loss(xm.reshape(shape))) / (2 * step)
-        assert abs(numeric - dx.reshape(-1)[i]) <= 2e-3 * max(1.0, abs(numeric))
+    assert_gradient_matches_differences(loss, x, dx, rng, 8, 2e-3)
     w = net.params["conv"][0].data
-    for i in rng.choice(w.size, 8, replace=False):
-        orig = float(w.reshape(-1)[i])
-        w.reshape(-1)[i] = orig + step
-        plus = loss(x)
-        w.reshape(-1)[i] = orig - step
-        minus = loss(x)
-        w.reshape(-1)[i] = orig
-        numeric = (plus - minus) / (2 * step)
-        assert abs(numeric - dw.reshape(-1)[i]) <= 2e-3 * max(1.0, abs(numeric))
+    w0 = w.copy()
+
+    def loss_of_weights(wv):
+        w[...] = wv
+        return loss(x)
+
+    assert_gradient_matches_differences(loss_of_weights, w0, dw, rng, 8, 2e-3)
