@@ -51,17 +51,21 @@ static const char* direct_conv_flag() {
 
 // Only float has a direct kernel.
 template <typename Dtype>
-static bool direct_convolve(const Dtype*, int, int, int, int, const Dtype*, const Dtype*, int,
-    Dtype*, bool) {
-  return false;
-}
+struct DirectConv {
+  static const bool available = false;
+  static void convolve(const Dtype*, int, int, int, int, const Dtype*, const Dtype*, int, Dtype*,
+      bool) {}
+};
 
 template <>
-bool direct_convolve<float>(const float* in, int channels, int height, int width, int k,
-    const float* weight, const float* bias, int out_channels, float* out, bool baseline) {
-  direct_conv::convolve(in, channels, height, width, k, weight, bias, out_channels, out, baseline);
-  return true;
-}
+struct DirectConv<float> {
+  static const bool available = true;
+  static void convolve(const float* in, int channels, int height, int width, int k,
+      const float* weight, const float* bias, int out_channels, float* out, bool baseline) {
+    direct_conv::convolve(in, channels, height, width, k, weight, bias, out_channels, out,
+        baseline);
+  }
+};
 
 template <typename Dtype>
 void ConvolutionLayer<Dtype>::Forward_cpu(const vector<Blob<Dtype>*>& bottom,
@@ -69,28 +73,29 @@ void ConvolutionLayer<Dtype>::Forward_cpu(const vector<Blob<Dtype>*>& bottom,
   const Dtype* weight = this->blobs_[0]->cpu_data();
   // caffe_need: the direct path, where the layer's geometry allows it
   const int* kernel = this->kernel_shape_.cpu_data();
-  bool direct = this->num_spatial_axes_ == 2 && this->group_ == 1 && !this->is_1x1_ &&
-      kernel[0] == kernel[1] && kernel[0] >= 2 && this->output_shape_[1] >= kDirectMinWidth;
+  bool direct = DirectConv<Dtype>::available && this->num_spatial_axes_ == 2 &&
+      this->group_ == 1 && !this->is_1x1_ && kernel[0] == kernel[1] && kernel[0] >= 2 &&
+      this->output_shape_[1] >= kDirectMinWidth && std::strcmp(direct_conv_flag(), "0") != 0;
   for (int i = 0; direct && i < 2; ++i) {
     direct = this->stride_.cpu_data()[i] == 1 && this->pad_.cpu_data()[i] == 0 &&
         this->dilation_.cpu_data()[i] == 1;
   }
-  if (direct && std::strcmp(direct_conv_flag(), "0") != 0) {
+  if (direct) {
     const bool baseline = std::strcmp(direct_conv_flag(), "baseline") == 0;
     // the kernel starts every sum from the bias; a bias-free layer from zeros
     const vector<Dtype> zeros(this->bias_term_ ? 0 : this->num_output_, Dtype(0));
     const Dtype* bias = this->bias_term_ ? this->blobs_[1]->cpu_data() : zeros.data();
     const int height = this->input_shape(1), width = this->input_shape(2);
-    for (int i = 0; i < bottom.size() && direct; ++i) {
+    for (int i = 0; i < bottom.size(); ++i) {
       const Dtype* bottom_data = bottom[i]->cpu_data();
       Dtype* top_data = top[i]->mutable_cpu_data();
-      for (int n = 0; n < this->num_ && direct; ++n) {
-        direct = direct_convolve(bottom_data + n * this->bottom_dim_, this->channels_, height,
+      for (int n = 0; n < this->num_; ++n) {
+        DirectConv<Dtype>::convolve(bottom_data + n * this->bottom_dim_, this->channels_, height,
             width, kernel[0], weight, bias, this->num_output_, top_data + n * this->top_dim_,
             baseline);
       }
     }
-    if (direct) return;  // false only for a Dtype with no kernel, before any output
+    return;
   }
   for (int i = 0; i < bottom.size(); ++i) {
     const Dtype* bottom_data = bottom[i]->cpu_data();

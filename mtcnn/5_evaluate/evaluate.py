@@ -99,6 +99,7 @@ def main(argv=None):
         detections[rec.name] = np.column_stack([faces.boxes, faces.scores]) if len(faces) else np.zeros((0, 5))
         used.append(rec)
     res = evaluate(detections, used)
+    recall, precision = res["curves"]["all"]
     plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {args.min_face:g})")
     write_wider(args.out / "detections.txt", [(n, d[:, :4], d[:, 4]) for n, d in detections.items()])
     summary = {
@@ -115,8 +116,8 @@ def main(argv=None):
                             for k in ("pnet", "rnet", "onet")[:args.stages]} if times else None,
         "n_gt_valid": res["n_gt"], "n_detections": res["n_detections"],
         # where the PR curve ends: all detections kept (%, null without any)
-        **{k: (round(100 * float(res["curves"]["all"][i][-1]), 2) if len(res["curves"]["all"][i]) else None)
-           for k, i in (("recall_all", 0), ("precision_all", 1))},
+        "recall_all": round(100 * float(recall[-1]), 2) if len(recall) else None,
+        "precision_all": round(100 * float(precision[-1]), 2) if len(precision) else None,
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
         "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
