@@ -17,9 +17,10 @@ R-Net or O-Net candidate that scores below the stage's threshold but at least
 the floor is cropped again at the box its own regression gives and scored
 again; the new crop's box, score, offsets (and landmarks) replace the old
 ones, for up to `rescore_rounds` rounds while candidates stay in that range.
-P-Net's boxes are often off by a third of a face (IoU 0.5-0.65 to the face),
-and the next net rejects such crops; on the corrected box it often accepts the
-face (more faces found at the same thresholds, mtcnn/README "Second look").
+The faces R-Net drops mostly come with P-Net boxes at IoU 0.5-0.7 to the
+face (mtcnn/5_evaluate/diagnose_stages.py), and the net rejects such crops;
+on the corrected box it often accepts the face (more faces found at the same
+thresholds, mtcnn/README "Second look").
 
 Speed: each pyramid level is one Caffe forward of the whole resized image
 (the input blob is reshaped); R/O-Net candidates go through in batches of
