@@ -7,10 +7,15 @@ median of --repeats forwards of each layer after a warm-up.
 
 Prints the machine, the Caffe prefix and which of caffe_need's faster CPU
 forwards are compiled in (build_info.txt), then a table per net: ms per layer
-and the share of PReLU, Pooling and Convolution layers.  caffe_need's direct
-convolution (conv_layer.cpp) is timed against the stock im2col + GEMM path of
-the same build (CAFFE_NEED_DIRECT_CONV=0), the two alternating in every
-repeat so that both see the same machine load: the last table has both totals.
+and the share of PReLU, Pooling and Convolution layers.  Two of caffe_need's
+kernels are also timed against the stock path of the same build, all three
+variants alternating in every repeat so that they see the same machine load:
+the direct convolution (conv_layer.cpp) against im2col + GEMM
+(CAFFE_NEED_DIRECT_CONV=0), and the AVX2 max pooling (max_pool_simd.hpp)
+against pooling_layer.cpp's loop (CAFFE_NEED_SIMD_POOL=0).  The last table
+has the totals of each.  The detector itself scores candidates in batches of
+64 (`--candidates 64,64`).
+
 To time the stock PReLU and Pooling layers, build a second prefix without them
 and point CAFFE_PREFIX at it:
 
@@ -36,31 +41,36 @@ from facecascade.mtcnn import SHIPPED_MODEL_DIR  # noqa: E402
 
 
 DIRECT_CONV_SWITCH = "CAFFE_NEED_DIRECT_CONV"   # read by caffe_need/conv_layer.cpp at every forward
+SIMD_POOL_SWITCH = "CAFFE_NEED_SIMD_POOL"        # read by caffe_need/pooling_layer.cpp at every forward
+# timed variants: the switches each sets to "0" (the others stay on)
+VARIANTS = {"ours": (), "gemm": (DIRECT_CONV_SWITCH,), "pool_loop": (SIMD_POOL_SWITCH,)}
 
 
 def layer_times(net, repeats):
     """Median ms of each layer's forward (net._forward(i, i)), in layer order,
-    with caffe_need's direct convolution on ("direct") and off ("gemm"),
-    alternating. -> names, types, {"direct": ms, "gemm": ms}"""
+    for each of VARIANTS, alternating. -> names, types, {variant: ms}"""
     names = list(net._layer_names)
-    times = {mode: np.zeros((repeats, len(names))) for mode in ("direct", "gemm")}
-    saved = os.environ.get(DIRECT_CONV_SWITCH)
+    times = {variant: np.zeros((repeats, len(names))) for variant in VARIANTS}
+    switches = (DIRECT_CONV_SWITCH, SIMD_POOL_SWITCH)
+    saved = {k: os.environ.get(k) for k in switches}
     try:
         for r in range(-1, repeats):                      # r = -1: warm-up
-            for mode in times:
-                os.environ[DIRECT_CONV_SWITCH] = "1" if mode == "direct" else "0"
+            for variant, off in VARIANTS.items():
+                for k in switches:
+                    os.environ[k] = "0" if k in off else "1"
                 for i in range(len(names)):
                     t0 = time.perf_counter()
                     net._forward(i, i)
                     if r >= 0:
-                        times[mode][r, i] = time.perf_counter() - t0
+                        times[variant][r, i] = time.perf_counter() - t0
     finally:
-        if saved is None:
-            os.environ.pop(DIRECT_CONV_SWITCH, None)
-        else:
-            os.environ[DIRECT_CONV_SWITCH] = saved
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     types = [net.layers[i].type for i in range(len(names))]
-    return names, types, {mode: np.median(t, axis=0) * 1000 for mode, t in times.items()}
+    return names, types, {variant: np.median(t, axis=0) * 1000 for variant, t in times.items()}
 
 
 def kind_ms(types, ms, kind):
@@ -94,10 +104,10 @@ def main(argv=None):
         net.reshape()
         net.blobs["data"].data[...] = rng.uniform(-1, 1, shape)
         rows[name] = (shape, *layer_times(net, args.repeats))
-    for name, (shape, names, types, both) in rows.items():
-        ms = both["direct"]
+    for name, (shape, names, types, variants) in rows.items():
+        ms = variants["ours"]
         total = ms.sum()
-        print(f"\n{name}, input {'x'.join(map(str, shape))}: {total:.1f} ms (direct convolutions where they apply)")
+        print(f"\n{name}, input {'x'.join(map(str, shape))}: {total:.1f} ms (caffe_need's kernels where they apply)")
         print("| layer | type | ms | share |")
         print("|---|---|---|---|")
         for n, t, v in zip(names, types, ms):
@@ -107,13 +117,14 @@ def main(argv=None):
             part = kind_ms(types, ms, kind)
             print(f"| all {kind} | | {part:.2f} | {100 * part / total:.0f}% |")
     print("\n| net | input | total ms | PReLU ms | Pooling ms | Convolution ms | "
-          "total ms, GEMM convolutions | Convolution ms, GEMM |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, (shape, names, types, both) in rows.items():
-        ms, gemm = both["direct"], both["gemm"]
+          "total ms, GEMM convolutions | Convolution ms, GEMM | total ms, loop pooling | Pooling ms, loop |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, (shape, names, types, variants) in rows.items():
+        ms, gemm, loop = variants["ours"], variants["gemm"], variants["pool_loop"]
         print(f"| {name} | {'x'.join(map(str, shape))} | {ms.sum():.1f} | {kind_ms(types, ms, 'PReLU'):.1f} | "
               f"{kind_ms(types, ms, 'Pooling'):.1f} | {kind_ms(types, ms, 'Convolution'):.1f} | "
-              f"{gemm.sum():.1f} | {kind_ms(types, gemm, 'Convolution'):.1f} |")
+              f"{gemm.sum():.1f} | {kind_ms(types, gemm, 'Convolution'):.1f} | "
+              f"{loop.sum():.1f} | {kind_ms(types, loop, 'Pooling'):.1f} |")
 
 
 if __name__ == "__main__":

@@ -13,34 +13,19 @@
 // Sums run in (channel, kernel row, kernel column) order, with the bias as the
 // starting value; with FMA each step rounds once.  The results therefore differ
 // from the GEMM path's in the last bits (tests/test_caffe_need_fast_layers.py).
-// Self-contained (no Caffe headers); conv_layer.cpp decides when to use it.
+// No Caffe headers but simd_vectors.hpp; conv_layer.cpp decides when to use it.
 #ifndef CAFFE_NEED_DIRECT_CONV_HPP_
 #define CAFFE_NEED_DIRECT_CONV_HPP_
+
+#include "caffe/layers/simd_vectors.hpp"
 
 namespace caffe {
 namespace direct_conv {
 
-// 8 floats: one AVX register, two SSE2 ones in the baseline build.
-typedef float v8f __attribute__((vector_size(32)));
-
-#define CAFFE_NEED_INLINE inline __attribute__((always_inline))
-
-CAFFE_NEED_INLINE v8f load8(const float* p) {
-  v8f v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-CAFFE_NEED_INLINE void store8(float* p, const v8f& v) { __builtin_memcpy(p, &v, sizeof(v)); }
-
-typedef int v8i __attribute__((vector_size(32)));
-
-// A broadcast (vbroadcastss): lane 0 copied to all lanes.
-CAFFE_NEED_INLINE v8f splat(float x) {
-  v8f v = {};
-  v[0] = x;
-  return __builtin_shuffle(v, v8i{});
-}
+using simd::v8f;
+using simd::load8;
+using simd::store8;
+using simd::splat;
 
 // Output channels [0, OCB) of `weight`/`bias`/`out` (already offset to the
 // block), output pixels [x, x + 8 * XV) of output row `y`.
@@ -143,16 +128,13 @@ __attribute__((target("avx2,fma"))) inline void image_avx2(const float* in, int 
 inline void convolve(const float* in, int channels, int height, int width, int k,
     const float* weight, const float* bias, int out_channels, float* out, bool baseline) {
 #if defined(__x86_64__) || defined(__i386__)
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2 && !baseline) {
+  if (simd::cpu_has_avx2_fma() && !baseline) {
     image_avx2(in, channels, height, width, k, weight, bias, out_channels, out);
     return;
   }
 #endif
   image_baseline(in, channels, height, width, k, weight, bias, out_channels, out);
 }
-
-#undef CAFFE_NEED_INLINE
 
 }  // namespace direct_conv
 }  // namespace caffe

@@ -1,13 +1,21 @@
 // caffe_need: the stock BVLC pooling_layer.cpp (brocolli-caffe 9.0.2) with a faster
 // MAX branch of Forward_cpu: the same output and argmax mask, and in TEST phase a
-// values-only SIMD kernel (the argmax is recomputed if such a net runs backward)
+// values-only kernel (the argmax is recomputed if such a net runs backward), in
+// AVX2 (max_pool_simd.hpp) for MTCNN's unpadded 3/2 and 2/2 windows
 // (tests/test_caffe_need_fast_layers.py).  The build script copies it over the stock file.
 #include <algorithm>
 #include <cfloat>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "caffe/layers/pooling_layer.hpp"
 #include "caffe/util/math_functions.hpp"
+// GCC warns that 32-byte vectors are passed differently with AVX: the kernel
+// passes none by value across a call (it is inlined into one function), so the
+// warning does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#include "caffe/layers/max_pool_simd.hpp"
 
 namespace caffe {
 
@@ -252,6 +260,28 @@ static void max_pool_plane_values(const PoolGeometry& g, const Dtype* in, Dtype*
   }
 }
 
+// caffe_need: max_pool_simd.hpp's kernel for a values-only plane, float only, where
+// its geometry applies; CAFFE_NEED_SIMD_POOL=0 in the environment turns it off (to
+// compare the two in one build: bench/mtcnn_layer_times.py, the tests).
+template <typename Dtype>
+struct SimdMaxPool {
+  static bool applies(const PoolGeometry&) { return false; }
+  static void plane(const PoolGeometry&, const Dtype*, Dtype*, float*) {}
+};
+
+template <>
+struct SimdMaxPool<float> {
+  static bool applies(const PoolGeometry& g) {
+    const char* flag = std::getenv("CAFFE_NEED_SIMD_POOL");
+    return !(flag && std::strcmp(flag, "0") == 0) &&
+        max_pool_simd::applies(g.width, g.kernel_w, g.stride_w, g.pad_h, g.pad_w);
+  }
+  static void plane(const PoolGeometry& g, const float* in, float* out, float* scratch) {
+    max_pool_simd::pool_plane(in, g.height, g.width, g.pooled_height, g.pooled_width, g.kernel_w,
+        g.kernel_h, g.stride_h, out, scratch);
+  }
+};
+
 // TODO(Yangqing): Is there a faster way to do pooling in the channel-first
 // case?
 template <typename Dtype>
@@ -279,11 +309,15 @@ void PoolingLayer<Dtype>::Forward_cpu(const vector<Blob<Dtype>*>& bottom,
     } else if (!values_only) {
       mask = max_idx_.mutable_cpu_data();
     }
-    std::vector<Dtype> acc(values_only ? width_ : 0);
+    const bool simd = values_only && SimdMaxPool<Dtype>::applies(g);
+    std::vector<Dtype> acc(values_only && !simd ? width_ : 0);
+    std::vector<float> scratch(simd ? max_pool_simd::scratch_floats(pooled_height_, pooled_width_) : 0);
     const int plane = pooled_height_ * pooled_width_;
     for (int n = 0; n < bottom[0]->num(); ++n) {
       for (int c = 0; c < channels_; ++c) {
-        if (values_only) {
+        if (simd) {
+          SimdMaxPool<Dtype>::plane(g, bottom_data, top_data, scratch.data());
+        } else if (values_only) {
           max_pool_plane_values(g, bottom_data, top_data, acc.data());
         } else {
           max_pool_plane_indexed(g, bottom_data, top_data, mask, top_mask);

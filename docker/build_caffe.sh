@@ -311,23 +311,37 @@ for name in $current; do
   fi
   if ! cmp -s "$REPO/caffe_need/$name" "$dest"; then
     cp "$REPO/caffe_need/$name" "$dest"
-    case "$name" in *.hpp) changed_headers="$changed_headers $name" ;; esac
+    case "$name" in *.hpp) changed_headers="$changed_headers caffe/layers/$name" ;; esac
   fi
 done
 for name in $(cat "$BUILD/caffe_need.manifest"); do
   if ! echo "$current" | grep -qx "$name"; then
     dest=$(dest_of "$name")
     if [ -f "$BUILD/pristine/$name" ]; then cp "$BUILD/pristine/$name" "$dest"; touch "$dest"; else rm -f "$dest"; fi
-    case "$name" in *.hpp) changed_headers="$changed_headers $name" ;; esac
+    case "$name" in *.hpp) changed_headers="$changed_headers caffe/layers/$name" ;; esac
   fi
 done
 echo "$current" > "$BUILD/caffe_need.manifest"
 # This Makefile's dependency files name no headers, so make would not rebuild
-# the sources that include a changed header: touch them.
-for name in $changed_headers; do
-  grep -rlF --include='*.cpp' --include='*.cu' "caffe/layers/$name" "$SRC/src" "$SRC/tools" "$SRC/python" |
-    xargs -r touch
+# the sources that include a changed header: touch them.  A header that
+# includes a changed one counts as changed (simd_vectors.hpp reaches
+# conv_layer.cpp only through direct_conv.hpp).  grep finds no includer of a
+# new header: that is no error.
+includers() { grep -rlF "$@" || true; }
+pending=$changed_headers
+while [ -n "$pending" ]; do
+  found=""
+  for rel in $pending; do
+    for f in $(includers --include='*.hpp' "$rel" "$SRC/include"); do
+      case " $changed_headers " in *" ${f#"$SRC"/include/} "*) ;;
+        *) changed_headers="$changed_headers ${f#"$SRC"/include/}"; found="$found ${f#"$SRC"/include/}" ;; esac
+    done
+  done
+  pending=$found
 done
+for rel in $changed_headers; do
+  includers --include='*.cpp' --include='*.cu' "$rel" "$SRC/src" "$SRC/tools" "$SRC/python"
+done | xargs -r touch
 
 # ---------------------------------------------------------------- 5. compile
 log "compiling ($MODE, $JOBS jobs) in $SRC"

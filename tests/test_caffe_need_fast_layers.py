@@ -105,19 +105,21 @@ def test_prelu_gradients_still_agree_with_forward(caffe, tmp_path, rng, inplace)
 
 def pool_reference(x, k, s, p):
     """Caffe's MAX pooling: ceil-mode output, padding, the last window starting
-    inside the (unpadded + pad) image, first maximum in row-major order."""
+    inside the (unpadded + pad) image, first maximum in row-major order.
+    k, s: a number, or (height, width) for non-square windows and strides."""
     n, c, h, w = x.shape
-    ph_n = int(np.ceil((h + 2 * p - k) / s)) + 1
-    pw_n = int(np.ceil((w + 2 * p - k) / s)) + 1
+    (kh, kw), (sh, sw) = np.broadcast_to(k, 2), np.broadcast_to(s, 2)
+    ph_n = int(np.ceil((h + 2 * p - kh) / sh)) + 1
+    pw_n = int(np.ceil((w + 2 * p - kw) / sw)) + 1
     if p:
-        ph_n -= (ph_n - 1) * s >= h + p
-        pw_n -= (pw_n - 1) * s >= w + p
+        ph_n -= (ph_n - 1) * sh >= h + p
+        pw_n -= (pw_n - 1) * sw >= w + p
     top = np.full((n, c, ph_n, pw_n), -np.finfo(np.float32).max, np.float32)
     mask = np.full((n, c, ph_n, pw_n), -1, np.int64)
     for ph in range(ph_n):
         for pw in range(pw_n):
-            h0, w0 = ph * s - p, pw * s - p
-            h1, w1 = min(h0 + k, h), min(w0 + k, w)
+            h0, w0 = ph * sh - p, pw * sw - p
+            h1, w1 = min(h0 + kh, h), min(w0 + kw, w)
             h0, w0 = max(h0, 0), max(w0, 0)
             win = x[:, :, h0:h1, w0:w1].reshape(n, c, -1)
             arg = win.argmax(axis=2)              # numpy: the first maximum
@@ -176,6 +178,42 @@ def test_max_pool_values_only_on_real_activations(caffe, tmp_path, rng):
     top, _ = pool_reference(x, 3, 2, 0)
     np.testing.assert_array_equal(net.blobs["pool"].data, top)
     assert net.blobs["pool"].data[0, 0, 0, 0] == -np.finfo(np.float32).max
+
+
+# (N, C, H, W, (kernel_h, kernel_w), (stride_h, stride_w)): the AVX2 kernel of a TEST-phase,
+# values-only pool (max_pool_simd.hpp: unpadded, window width 2 or 3 at horizontal stride 2,
+# rows of 8 or more) with other window heights and vertical strides, windows clipped at the
+# right and bottom edges (ceil mode), and widths at, just over and well past one vector
+SIMD_POOL_CASES = [(1, 2, 9, 8, (3, 3), (2, 2)), (2, 3, 12, 17, (2, 3), (1, 2)),
+                   (1, 3, 10, 31, (3, 2), (3, 2)), (1, 2, 11, 9, (4, 3), (2, 2)),
+                   (64, 4, 21, 21, (3, 3), (2, 2)), (2, 2, 7, 46, (1, 2), (1, 2))]
+
+
+@pytest.mark.parametrize("case", SIMD_POOL_CASES)
+def test_max_pool_simd_kernel_matches_definition_and_loop(caffe, tmp_path, rng, monkeypatch, case):
+    """Against the definition and against pooling_layer.cpp's own loop
+    (CAFFE_NEED_SIMD_POOL=0), on activations with zeros of both signs, NaNs
+    (never a maximum in Caffe's loop) and a window of -inf (-FLT_MAX comes out)."""
+    n, c, h, w, (kh, kw), (sh, sw) = case
+    body = f"""layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool"
+  pooling_param {{ pool: MAX kernel_h: {kh} kernel_w: {kw} stride_h: {sh} stride_w: {sw} }} }}"""
+    net = make_net(caffe, tmp_path, (n, c, h, w), body)
+    x = real_activations(rng, (n, c, h, w))
+    x.reshape(-1)[rng.choice(x.size, x.size // 50, replace=False)] = np.nan
+    x[0, 0, :kh, :kw] = -np.inf
+    lowest = -np.finfo(np.float32).max
+    top, _ = pool_reference(np.where(np.isnan(x) | (x < lowest), lowest, x).astype(np.float32),
+                            (kh, kw), (sh, sw), 0)
+    out = {}
+    for flag in ("1", "0"):
+        monkeypatch.setenv("CAFFE_NEED_SIMD_POOL", flag)
+        net.blobs["pool"].data[...] = np.inf   # an output left unwritten must show
+        net.blobs["data"].data[...] = x
+        net.forward()
+        out[flag] = net.blobs["pool"].data.copy()
+    np.testing.assert_array_equal(out["1"], top)
+    np.testing.assert_array_equal(out["0"], top)
+    assert out["1"][0, 0, 0, 0] == lowest
 
 
 @pytest.mark.parametrize("case", POOL_CASES[:4] + POOL_CASES[-2:])
