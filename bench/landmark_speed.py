@@ -54,15 +54,8 @@ def worker(args):
             lc.predict_batch(imgs, bxs)
         out["faces_per_s"] = args.batch * reps / (time.perf_counter() - s)
     else:  # matmul FLOP rate of one core
-        n = 1024
-        a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-        a @ a
-        t = []
-        for _ in range(10):
-            s = time.perf_counter()
-            a @ a
-            t.append(time.perf_counter() - s)
-        out["gflops"] = 2 * n ** 3 / float(np.median(t)) / 1e9
+        from facecascade.machine import matmul_gflops
+        out["gflops"] = matmul_gflops()
     print(json.dumps(out))
 
 
@@ -71,18 +64,10 @@ def cascade_flops():
     sys.path.insert(0, str(REPO / "lib"))
     from facecascade.caffe_loader import import_caffe
     from facecascade.cascade import SHIPPED
+    from facecascade.nets import forward_flops
     caffe = import_caffe()
-    total = 0
-    for level in ("l1", "l2"):
-        net = caffe.Net(str(SHIPPED[level][0]), str(SHIPPED[level][1]), caffe.TEST)
-        for name, layer in zip(net._layer_names, net.layers):
-            if layer.type in ("Convolution", "ConvolutionDepthwise"):
-                w = net.params[name][0].data
-                out = net.blobs[name].data
-                total += 2 * w[0].size * out.size
-            elif layer.type == "InnerProduct":
-                total += 2 * net.params[name][0].data.size
-    return total
+    return sum(forward_flops(caffe.Net(str(SHIPPED[level][0]), str(SHIPPED[level][1]), caffe.TEST))
+               for level in ("l1", "l2"))
 
 
 def run(mode, backend, threads, args):

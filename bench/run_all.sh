@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every benchmark in order and print all tables (one machine, one run).
 #
-#   bash bench/run_all.sh                       # full runs (about 45 min on 2 cores)
+#   bash bench/run_all.sh                       # full runs (about 50 min on 2 cores)
 #   LM_LIMIT=300 DET_LIMIT=60 bash bench/run_all.sh   # the limits used in bench/RESULTS.md (~9 min)
 #
 # Peers appear when bash bench/setup_peers.sh has been run ("not installed"
@@ -18,4 +18,6 @@ step "$PY" bench/landmark_speed.py
 step "$PY" bench/landmark_accuracy.py --limit "$LM_LIMIT"
 step "$PY" bench/detection.py --limit "$DET_LIMIT"
 step "$PY" bench/memory.py
+step "$PY" bench/mtcnn_layer_times.py --candidates 64,64
+step "$PY" bench/mtcnn_work.py --limit "$DET_LIMIT"
 step "$PY" bench/level2_crop_scale.py --list "${FACECASCADE_DATA:-../shared/data}/cuhk_facepoint/train_net7876.txt" --format cuhk

@@ -45,6 +45,22 @@ def test_blob_shapes_follow_the_architecture_table(deploy_net):
     assert net.blobs["conv4_2_expand"].data.shape[1] == 64 * 6
 
 
+def test_forward_flops_counts_the_multiply_adds_by_hand(caffe, tmp_path):
+    """conv 3->4 3x3 on 8x8 (6x6 out), a 3x3 depthwise on those 4 channels with
+    pad 1 (6x6 out), then 144 -> 10 fully connected, for a batch of 2."""
+    from facecascade.nets import forward_flops
+    path = tmp_path / "net.prototxt"
+    path.write_text("""layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 2 dim: 3 dim: 8 dim: 8 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "c" convolution_param { num_output: 4 kernel_size: 3 } }
+layer { name: "relu" type: "ReLU" bottom: "c" top: "c" }
+layer { name: "dw" type: "ConvolutionDepthwise" bottom: "c" top: "d"
+  convolution_param { num_output: 4 group: 4 kernel_size: 3 pad: 1 } }
+layer { name: "fc" type: "InnerProduct" bottom: "d" top: "f" inner_product_param { num_output: 10 } }""")
+    net = caffe.Net(str(path), caffe.TEST)
+    per_image = 4 * 6 * 6 * (3 * 3 * 3) + 4 * 6 * 6 * (3 * 3) + 10 * 144
+    assert forward_flops(net) == 2 * 2 * per_image
+
+
 def test_both_levels_share_one_architecture(caffe):
     l1, l2 = read_net(TRAIN_PROTOTXT[1]), read_net(TRAIN_PROTOTXT[2])
     strip = lambda net: [(l.name, l.type, tuple(l.bottom), tuple(l.top)) for l in net.layer]

@@ -60,6 +60,20 @@ def test_astronaut_face_found_without_false_boxes(detector):
     assert np.all(others < FALSE_BOX_SCORE), (faces.boxes, faces.scores)
 
 
+def test_min_score_only_drops_the_faces_scored_below_it(detector, caffe):
+    """--min-score filters the output and changes nothing before it: the faces
+    kept are exactly those of the unfiltered run scored at least that."""
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    everything = detector.detect(img)
+    assert (everything.scores < FALSE_BOX_SCORE).any()     # the astronaut has a false box (0.78)
+    clean = MTCNN(caffe=caffe, min_score=FALSE_BOX_SCORE).detect(img)
+    kept = everything.scores >= FALSE_BOX_SCORE
+    assert len(clean) == kept.sum() >= 1
+    np.testing.assert_array_equal(clean.boxes, everything.boxes[kept])
+    np.testing.assert_array_equal(clean.scores, everything.scores[kept])
+    np.testing.assert_array_equal(clean.points, everything.points[kept])
+
+
 def test_candidate_batches_give_the_same_scores(detector):
     # R-Net / O-Net run on the candidates in chunks of detector.candidate_batch;
     # chunks that do not divide the candidates must give what one forward gives.

@@ -1,6 +1,8 @@
-"""What a benchmark ran on: CPU model, cores, library versions (printed with every table)."""
+"""What a benchmark ran on: CPU model, cores, library versions (printed with every table),
+and the arithmetic rate the benchmarks compare themselves with."""
 import os
 import platform
+import time
 
 
 def cpu_model():
@@ -28,3 +30,19 @@ def describe():
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
     lines.append(f"OPENBLAS_NUM_THREADS={threads}")
     return "\n".join(lines)
+
+
+def matmul_gflops(n=1024, repeats=10):
+    """FLOP/s / 1e9 of a float32 n x n matrix product through numpy's BLAS (median
+    of `repeats` after one warm-up), in the threads this process started with
+    (OPENBLAS_NUM_THREADS): what the core(s) can do on dense arithmetic, the
+    limit the speed benchmarks compare a net's FLOPs with."""
+    import numpy as np
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    a @ a
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ a
+        times.append(time.perf_counter() - t0)
+    return 2 * n ** 3 / float(np.median(times)) / 1e9

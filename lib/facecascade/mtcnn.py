@@ -193,10 +193,15 @@ class MTCNN:
 
     def __init__(self, model_dir=None, min_face=20, factor=0.709, thresholds=(0.6, 0.7, 0.7),
                  nms_thresholds=(0.5, 0.7, 0.7, 0.7), gpu=None, caffe=None, stages=3, backend="caffe",
-                 rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR):
+                 rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR, min_score=0.0):
         """backend "caffe": pycaffe; "cv2": OpenCV's dnn module on the same prototxt/caffemodel
         (faster on CPU; cv2.setNumThreads governs its threads).  rescore_rounds,
-        rescore_floor: the second look (module docstring); 0 rounds: none."""
+        rescore_floor: the second look (module docstring); 0 rounds: none.
+        min_score: detect() drops the faces of its result scored below it (0: none are).
+        Unlike a higher last threshold it changes nothing before the output: the
+        second look rescores the candidates under a stage's threshold, so raising
+        O-Net's threshold hands more candidates to it, and some of them climb over
+        the new threshold."""
         if backend not in ("caffe", "cv2"):
             raise ValueError(f"backend must be 'caffe' or 'cv2', not {backend!r}")
         self.backend = backend
@@ -226,6 +231,7 @@ class MTCNN:
         self.thresholds = tuple(float(t) for t in thresholds)
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
         self.rescore_rounds, self.rescore_floor = int(rescore_rounds), float(rescore_floor)
+        self.min_score = float(min_score)
         self.heads = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
                       "onet": ("prob1", "fc6-2", "fc6-3")}
 
@@ -382,7 +388,8 @@ class MTCNN:
             self._time_stage("onet", t0, boxes)
         else:
             points = np.full((len(boxes), 5, 2), np.nan)
-        return Detections(boxes[:, :4], boxes[:, 4], points)
+        keep = boxes[:, 4] >= self.min_score
+        return Detections(boxes[keep, :4], boxes[keep, 4], points[keep])
 
     def _time_stage(self, key, t0, boxes):
         self.last_stage_seconds[key] = time.perf_counter() - t0

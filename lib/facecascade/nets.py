@@ -80,6 +80,20 @@ def load_net(prototxt, weights, backend="auto", gpu=None):
     return OpenCVNet(prototxt, weights, gpu)
 
 
+def forward_flops(net):
+    """2 x the multiply-adds of one forward of a pycaffe net at its current input
+    shape (Convolution, ConvolutionDepthwise and InnerProduct layers; the rest
+    is a few percent): each output element of such a layer costs one multiply-add
+    per weight of its filter."""
+    total = 0
+    for name, layer in zip(net._layer_names, net.layers):
+        if layer.type in ("Convolution", "ConvolutionDepthwise", "InnerProduct"):
+            weights = net.params[name][0].data
+            per_output = weights[0].size                   # one filter / one row of the matrix
+            total += 2 * per_output * net.blobs[net.top_names[name][0]].data.size
+    return total
+
+
 def deploy_input_size(prototxt):
     from .prototxt import input_shape
     return input_shape(read_net(prototxt))[2:]

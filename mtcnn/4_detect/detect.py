@@ -51,6 +51,9 @@ def add_detector_arguments(ap):
     ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
     ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
     add_rescore_arguments(ap)
+    ap.add_argument("--min-score", type=float, default=0.0, metavar="S",
+                    help="keep only the faces scored >= S (default 0: all that pass the thresholds); "
+                         "e.g. 0.99 for photos where a false box costs more than a missed face")
     ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe")
     add_device_arguments(ap)
     return ap
@@ -60,7 +63,7 @@ def detector_from_args(args):
     return MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor,
                  thresholds=args.thresholds, gpu=args.gpu, backend=args.backend,
                  rescore_rounds=args.rescore_rounds,
-                 rescore_floor=args.rescore_floor)
+                 rescore_floor=args.rescore_floor, min_score=args.min_score)
 
 
 def main(argv=None):
