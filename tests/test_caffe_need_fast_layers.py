@@ -103,14 +103,16 @@ def test_prelu_gradients_still_agree_with_forward(caffe, tmp_path, rng, inplace)
     assert_gradient_matches_differences(forward, x, dx, rng, 10, 1e-2)
 
 
-def pool_reference(x, k, s, p):
-    """Caffe's MAX pooling: ceil-mode output, padding, the last window starting
-    inside the (unpadded + pad) image, first maximum in row-major order.
-    k, s: a number, or (height, width) for non-square windows and strides."""
+def pool_reference(x, k, s, p, ceil_mode=True):
+    """Caffe's MAX pooling: ceil-mode output (floor with ceil_mode=False), padding,
+    the last window starting inside the (unpadded + pad) image, first maximum in
+    row-major order.  k, s: a number, or (height, width) for non-square windows
+    and strides."""
     n, c, h, w = x.shape
     (kh, kw), (sh, sw) = np.broadcast_to(k, 2), np.broadcast_to(s, 2)
-    ph_n = int(np.ceil((h + 2 * p - kh) / sh)) + 1
-    pw_n = int(np.ceil((w + 2 * p - kw) / sw)) + 1
+    rounding = np.ceil if ceil_mode else np.floor
+    ph_n = int(rounding((h + 2 * p - kh) / sh)) + 1
+    pw_n = int(rounding((w + 2 * p - kw) / sw)) + 1
     if p:
         ph_n -= (ph_n - 1) * sh >= h + p
         pw_n -= (pw_n - 1) * sw >= w + p
@@ -190,20 +192,23 @@ SIMD_POOL_CASES = [(1, 2, 9, 8, (3, 3), (2, 2)), (2, 3, 12, 17, (2, 3), (1, 2)),
 
 
 @pytest.mark.parametrize("case", SIMD_POOL_CASES)
-def test_max_pool_simd_kernel_matches_definition_and_loop(caffe, tmp_path, rng, monkeypatch, case):
+@pytest.mark.parametrize("ceil_mode", [True, False])
+def test_max_pool_simd_kernel_matches_definition_and_loop(caffe, tmp_path, rng, monkeypatch, case, ceil_mode):
     """Against the definition and against pooling_layer.cpp's own loop
     (CAFFE_NEED_SIMD_POOL=0), on activations with zeros of both signs, NaNs
-    (never a maximum in Caffe's loop) and a window of -inf (-FLT_MAX comes out)."""
+    (never a maximum in Caffe's loop) and a window of -inf (-FLT_MAX comes out);
+    Caffe's default ceil-mode output size and the floor mode."""
     n, c, h, w, (kh, kw), (sh, sw) = case
     body = f"""layer {{ name: "pool" type: "Pooling" bottom: "data" top: "pool"
-  pooling_param {{ pool: MAX kernel_h: {kh} kernel_w: {kw} stride_h: {sh} stride_w: {sw} }} }}"""
+  pooling_param {{ pool: MAX kernel_h: {kh} kernel_w: {kw} stride_h: {sh} stride_w: {sw}
+                   ceil_mode: {str(ceil_mode).lower()} }} }}"""
     net = make_net(caffe, tmp_path, (n, c, h, w), body)
     x = real_activations(rng, (n, c, h, w))
     x.reshape(-1)[rng.choice(x.size, x.size // 50, replace=False)] = np.nan
     x[0, 0, :kh, :kw] = -np.inf
     lowest = -np.finfo(np.float32).max
     top, _ = pool_reference(np.where(np.isnan(x) | (x < lowest), lowest, x).astype(np.float32),
-                            (kh, kw), (sh, sw), 0)
+                            (kh, kw), (sh, sw), 0, ceil_mode)
     out = {}
     for flag in ("1", "0"):
         monkeypatch.setenv("CAFFE_NEED_SIMD_POOL", flag)
