@@ -29,15 +29,5 @@ $PY mtcnn/3_train_onet/train_onet.py --data $D/random_48.npz $D/hard_48.npz $D/h
     --resume $START/det3.caffemodel --pos-iou 0.5 --box-weight 1.0 --out mtcnn/Result/onet_r6 > $D/train_onet_r6.out 2>&1 &
 wait
 # Three model sets, to measure each new net alone and both together.
-for NEW in model_r6 model_r6_rnet model_r6_onet; do
-    mkdir -p mtcnn/Result/$NEW
-    cp $START/* mtcnn/Result/$NEW/
-done
-for NEW in model_r6 model_r6_rnet; do
-    cp mtcnn/Result/rnet_r6/rnet.caffemodel mtcnn/Result/$NEW/det2.caffemodel
-done
-for NEW in model_r6 model_r6_onet; do
-    cp mtcnn/Result/onet_r6/onet_deploy.prototxt mtcnn/Result/$NEW/det3.prototxt
-    cp mtcnn/Result/onet_r6/onet.caffemodel mtcnn/Result/$NEW/det3.caffemodel
-done
+bash mtcnn/combine_models.sh $START mtcnn/Result/rnet_r6 mtcnn/Result/onet_r6 model_r6
 echo "new models in mtcnn/Result/model_r6{,_rnet,_onet}; ship with: cp mtcnn/Result/model_r6/* mtcnn/model/"

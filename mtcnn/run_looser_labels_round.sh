@@ -30,16 +30,5 @@ $PY mtcnn/3_train_onet/train_onet.py --minutes "$MINUTES" --batch 128 --resume $
 ONET=$!
 wait $RNET
 wait $ONET
-for variant in model_r7_rnet model_r7_onet model_r7; do
-  mkdir -p mtcnn/Result/$variant
-  cp $START/det* mtcnn/Result/$variant/
-done
-for d in model_r7_rnet model_r7; do
-  cp mtcnn/Result/rnet_r7/rnet_deploy.prototxt mtcnn/Result/$d/det2.prototxt
-  cp mtcnn/Result/rnet_r7/rnet.caffemodel mtcnn/Result/$d/det2.caffemodel
-done
-for d in model_r7_onet model_r7; do
-  cp mtcnn/Result/onet_r7/onet_deploy.prototxt mtcnn/Result/$d/det3.prototxt
-  cp mtcnn/Result/onet_r7/onet.caffemodel mtcnn/Result/$d/det3.caffemodel
-done
+bash mtcnn/combine_models.sh $START mtcnn/Result/rnet_r7 mtcnn/Result/onet_r7 model_r7
 echo "round 7 models in mtcnn/Result/model_r7{_rnet,_onet,}; evaluate each with mtcnn/evaluate.py --model-dir"
