@@ -2,11 +2,11 @@
 // channel plane for windows 2 or 3 wide at horizontal stride 2 without padding,
 // MTCNN's 3/2 and 2/2 pools, in AVX2.  R-Net's and O-Net's planes are 9-46
 // pixels wide, too short for pooling_layer.cpp's row loop to leave its scalar
-// tails and per-window work: pooling was a fifth to a quarter of their time
-// (bench/mtcnn_layer_times.py).  Here the whole plane is two vector passes:
+// tails and per-window work: pooling was 10-27 % of their time, depending on
+// the batch and the machine's load (bench/mtcnn_layer_times.py).  Here the whole plane is two vector passes:
 //   1. per output row, the element-wise maximum of its window's input rows
 //      (any window height and vertical stride, windows clipped at the bottom
-//      edge as in ceil mode) into a scratch row of even length 2 * PW + 2,
+//      edge in Caffe's ceil mode) into a scratch row of even length 2 * PW + 2,
 //      filled with -FLT_MAX past the input's width;
 //   2. over the scratch rows taken as one flat array, out[j] = max(s[2j],
 //      s[2j + 1] (, s[2j + 2])) eight at a time from even/odd de-interleaved
