@@ -2,8 +2,8 @@
 // channel plane for windows 2 or 3 wide at horizontal stride 2 without padding,
 // MTCNN's 3/2 and 2/2 pools, in AVX2.  R-Net's and O-Net's planes are 9-46
 // pixels wide, too short for pooling_layer.cpp's row loop to leave its scalar
-// tails and per-window work: pooling was 10-27 % of their time, depending on
-// the batch and the machine's load (bench/mtcnn_layer_times.py).  Here the whole plane is two vector passes:
+// tails and per-window work: that loop was 13-18 % of their time on batches of
+// 64 candidates (bench/mtcnn_layer_times.py --candidates 64,64).  Here the whole plane is two vector passes:
 //   1. per output row, the element-wise maximum of its window's input rows
 //      (any window height and vertical stride, windows clipped at the bottom
 //      edge in Caffe's ceil mode) into a scratch row of even length 2 * PW + 2,
