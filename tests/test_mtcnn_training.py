@@ -37,6 +37,29 @@ def test_masked_samples_give_no_loss_and_no_gradient(caffe, tmp_path, rng):
     assert d[2] > 0 and d[[0, 1, 3]].sum() == 0
 
 
+def test_dropout_acts_in_the_training_net_only(caffe, tmp_path, rng):
+    plain_pt, deploy_pt = mn.write_prototxts(caffe, "onet", tmp_path / "plain", 64)
+    drop_pt, drop_deploy_pt = mn.write_prototxts(caffe, "onet", tmp_path / "drop", 64, dropout=0.5)
+    assert drop_deploy_pt.read_text() == deploy_pt.read_text()
+    plain, drop = caffe.Net(str(plain_pt), caffe.TRAIN), caffe.Net(str(drop_pt), caffe.TRAIN)
+    for name in plain.params:        # same parameters: a dropout net's weights load into deploy
+        for a, b in zip(plain.params[name], drop.params[name]):
+            b.data[...] = a.data
+    x = rng.normal(size=plain.blobs["data"].data.shape)
+    for net in (plain, drop):
+        net.blobs["data"].data[...] = x
+        net.forward()
+    kept = plain.blobs["conv5"].data != 0
+    zeroed = (drop.blobs["conv5"].data == 0) & kept
+    assert 0.4 < zeroed.sum() / kept.sum() < 0.6                # about half the features dropped ...
+    scaled = ~zeroed & kept
+    np.testing.assert_allclose(drop.blobs["conv5"].data[scaled], 2 * plain.blobs["conv5"].data[scaled],
+                               rtol=1e-5)                      # ... and the rest scaled by 1 / (1 - 0.5)
+    assert not np.allclose(drop.blobs["fc6-1"].data, plain.blobs["fc6-1"].data)
+    with pytest.raises(ValueError, match="P-Net"):
+        mn.write_prototxts(caffe, "pnet", tmp_path / "pnet", 8, dropout=0.25)
+
+
 @pytest.mark.slow
 def test_short_pnet_training_lowers_loss(caffe, shared_data, tmp_path):
     rng = np.random.default_rng(0)

@@ -60,8 +60,20 @@ def _prelu(L, bottom):
     return L.PReLU(bottom, in_place=True, prelu_param=dict(filler=dict(type="constant", value=0.25)))
 
 
-def _body(n, L, P, net, data):
-    """Shared trunk; sets heads on NetSpec n and returns (cls, box, landmark) tops."""
+def _dropout(n, L, name, bottom, ratio):
+    """In-place Dropout named `name` when ratio > 0 (the reference det3 has one, 0.25,
+    after its 256 fc); returns the top the heads read."""
+    if not ratio:
+        return bottom
+    n[name] = L.Dropout(bottom, in_place=True, dropout_ratio=ratio)
+    return n[name]
+
+
+def _body(n, L, P, net, data, dropout=0.0):
+    """Shared trunk; sets heads on NetSpec n and returns (cls, box, landmark) tops.
+    dropout: ratio of a Dropout on the R-/O-Net fully connected features before the
+    heads (training nets only: at test time Dropout is the identity, so deploy nets
+    leave it out and the weights are the same either way)."""
     MAX = P.Pooling.MAX
     if net == "pnet":
         n["conv1"] = _conv(L, data, 10, 3)
@@ -85,8 +97,9 @@ def _body(n, L, P, net, data):
         n["prelu3"] = _prelu(L, n["conv3"])
         n["conv4"] = _fc(L, n["prelu3"], 128)
         n["prelu4"] = _prelu(L, n["conv4"])
-        n["fc5-1"] = _fc(L, n["prelu4"], 2)
-        n["fc5-2"] = _fc(L, n["prelu4"], 4)
+        feat = _dropout(n, L, "drop4", n["prelu4"], dropout)
+        n["fc5-1"] = _fc(L, feat, 2)
+        n["fc5-2"] = _fc(L, feat, 4)
         return n["fc5-1"], n["fc5-2"], None
     if net == "onet":
         n["conv1"] = _conv(L, data, 32, 3)
@@ -102,14 +115,15 @@ def _body(n, L, P, net, data):
         n["prelu4"] = _prelu(L, n["conv4"])
         n["conv5"] = _fc(L, n["prelu4"], 256)
         n["prelu5"] = _prelu(L, n["conv5"])
-        n["fc6-1"] = _fc(L, n["prelu5"], 2)
-        n["fc6-2"] = _fc(L, n["prelu5"], 4)
-        n["fc6-3"] = _fc(L, n["prelu5"], 10)
+        feat = _dropout(n, L, "drop5", n["prelu5"], dropout)
+        n["fc6-1"] = _fc(L, feat, 2)
+        n["fc6-2"] = _fc(L, feat, 4)
+        n["fc6-3"] = _fc(L, feat, 10)
         return n["fc6-1"], n["fc6-2"], n["fc6-3"]
     raise ValueError(f"unknown net {net!r}: pnet, rnet or onet")
 
 
-def train_netspec(caffe, net, batch, loss_weights=(1.0, 0.5, 1.0)):
+def train_netspec(caffe, net, batch, loss_weights=(1.0, 0.5, 1.0), dropout=0.0):
     L, P = caffe.layers, caffe.params
     s = INPUT_SIZE[net]
     n = caffe.NetSpec()
@@ -120,7 +134,9 @@ def train_netspec(caffe, net, batch, loss_weights=(1.0, 0.5, 1.0)):
         n.data, n.label, n.roi, n.roi_mask, n.pts, n.pts_mask = L.Input(shape=shapes, ntop=6)
     else:
         n.data, n.label, n.roi, n.roi_mask = L.Input(shape=shapes, ntop=4)
-    cls, box, lm = _body(n, L, P, net, n.data)
+    if dropout and net == "pnet":
+        raise ValueError("dropout: P-Net has no fully connected layer (R-Net and O-Net only)")
+    cls, box, lm = _body(n, L, P, net, n.data, dropout)
     n.cls_loss = L.SoftmaxWithLoss(cls, n.label, loss_param=dict(ignore_label=-1, normalize=True),
                                    loss_weight=loss_weights[0])
     n.box_flat = L.Flatten(box)
@@ -142,13 +158,13 @@ def deploy_netspec(caffe, net, height=None, width=None):
     return n.to_proto()
 
 
-def write_prototxts(caffe, net, out_dir, batch, loss_weights=(1.0, 0.5, 1.0)):
+def write_prototxts(caffe, net, out_dir, batch, loss_weights=(1.0, 0.5, 1.0), dropout=0.0):
     """train.prototxt, deploy.prototxt into out_dir; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     train = out_dir / f"{net}_train.prototxt"
     deploy = out_dir / f"{net}_deploy.prototxt"
-    train.write_text(f"name: \"{net}\"\n" + str(train_netspec(caffe, net, batch, loss_weights)))
+    train.write_text(f"name: \"{net}\"\n" + str(train_netspec(caffe, net, batch, loss_weights, dropout)))
     deploy.write_text(f"name: \"{net}\"\n" + str(deploy_netspec(caffe, net)))
     return train, deploy
 
@@ -338,6 +354,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--low-res", type=float, default=0.0,
                     help="share of each batch shrunk to 35-100%% of its side and blown back up "
                          "(soft, low-resolution faces as WIDER's 20-50 px ones)")
+    ap.add_argument("--dropout", type=float, default=0.0,
+                    help="R-Net / O-Net: Dropout ratio on the fully connected features before the "
+                         "heads, training net only (the reference det3 uses 0.25)")
     ap.add_argument("--save-every", type=int, default=1000)
     ap.add_argument("--resume", type=Path, default=None, help="caffemodel to start from")
     ap.add_argument("--seed", type=int, default=0)
@@ -359,7 +378,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, 1.0))
+    train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, 1.0),
+                                         args.dropout)
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
                            pos_iou=args.pos_iou, low_res=args.low_res)
     if args.until:
@@ -384,7 +404,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     log(f"{net}: {len(samples)} samples {samples.counts()} ({int(hard.sum())} mined); batch {args.batch} = "
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
         f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
-        f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
+        f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
+        f"dropout {args.dropout}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
 
     def save(it):
