@@ -1,6 +1,5 @@
 """CelebA exactly as downloaded (Img/img_celeba, Anno/ with header lines,
 Eval/list_eval_partition.txt) through the split and level-1 data generation."""
-import shutil
 import subprocess
 import sys
 
@@ -8,30 +7,13 @@ from facecascade.paths import REPO_ROOT
 from facecascade.records import read_label_list, read_records
 
 
-def test_celeba_layout_to_training_lists(tmp_path, test_data):
-    src = test_data / "celeba_small"
-    root = tmp_path / "CelebA"
-    (root / "Img/img_celeba").mkdir(parents=True)
-    (root / "Anno").mkdir()
-    (root / "Eval").mkdir()
-    names = []
-    for line in (src / "list_landmarks_celeba.txt").read_text().splitlines()[2:]:
-        names.append(line.split()[0])
-        shutil.copy(src / names[-1], root / "Img/img_celeba" / names[-1])
-    # CelebA's own files: several spaces between fields, two header lines
-    landmarks = (src / "list_landmarks_celeba.txt").read_text().splitlines()
-    (root / "Anno/list_landmarks_celeba.txt").write_text(
-        "\n".join(landmarks[:2] + ["    ".join(l.split()) for l in landmarks[2:]]) + "\n")
-    (root / "Anno/list_bbox_celeba.txt").write_text(
-        f"{len(names)}\nimage_id x_1 y_1 width height\n" + "\n".join(f"{n}   60   10   120   120" for n in names) + "\n")
-    (root / "Eval/list_eval_partition.txt").write_text(
-        "\n".join(f"{n} {2 if i == 0 else 0}" for i, n in enumerate(names)) + "\n")
+def test_celeba_layout_to_training_lists(tmp_path, celeba_download):
+    c = celeba_download
+    names = c.names
     split = tmp_path / "split"
     subprocess.run([sys.executable, str(REPO_ROOT / "0_raw_data/Code/divide_tr_te.py"),
-                    "--celeba-landmarks", str(root / "Anno/list_landmarks_celeba.txt"),
-                    "--celeba-images", str(root / "Img/img_celeba"),
-                    "--celeba-bbox", str(root / "Anno/list_bbox_celeba.txt"),
-                    "--celeba-partition", str(root / "Eval/list_eval_partition.txt"),
+                    "--celeba-landmarks", str(c.landmarks), "--celeba-images", str(c.images),
+                    "--celeba-bbox", str(c.bbox), "--celeba-partition", str(c.partition),
                     "--out", str(split)], check=True, capture_output=True, timeout=120)
     train, test = read_records(split / "train.txt"), read_records(split / "test.txt")
     assert [r.image.name for r in test] == [names[0]]

@@ -224,6 +224,20 @@ def test_evaluate_cli_last_line_is_json(tmp_path, caffe):
     assert boxes["pnet"] >= boxes["rnet"] >= boxes["onet"] >= 1
 
 
+@pytest.mark.parametrize("gt_text, where", [
+    ("ev/a.jpg\n2\n10 10 30 30 0 0 0 0 0 0\n", ":2:"),         # 2 faces announced, 1 given
+    ("ev/a.jpg\n1\n10 ten 30 30 0 0 0 0 0 0\n", ":3:"),        # a field that is no number
+])
+def test_evaluate_cli_names_the_line_of_a_malformed_gt_file(tmp_path, gt_text, where):
+    import subprocess
+    (tmp_path / "gt.txt").write_text(gt_text)
+    r = subprocess.run([sys.executable, str(REPO_ROOT / "mtcnn" / "evaluate.py"), "--gt", str(tmp_path / "gt.txt"),
+                        "--images", str(tmp_path), "--out", str(tmp_path / "ev")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert r.stderr.startswith(f"error: {tmp_path / 'gt.txt'}{where}"), r.stderr
+
+
 def test_detect_landmarks_end_to_end_with_align(tmp_path, caffe):
     img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     cv2.imwrite(str(tmp_path / "astronaut.jpg"), img)

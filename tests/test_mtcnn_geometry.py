@@ -1,4 +1,8 @@
-"""MTCNN geometry without nets: pyramid scales, P-Net cell -> box, crops, sampling classes."""
+"""MTCNN geometry without nets: pyramid scales, P-Net cell -> box, crops, sampling classes
+and sources (CelebA as downloaded)."""
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -6,6 +10,8 @@ import pytest
 from facecascade import mtcnn_sampling as ms
 from facecascade.boxes import apply_regression, crop_resize, iou_matrix
 from facecascade.mtcnn import build_levels, cells_to_boxes, crop_from_levels, pyramid_scales
+from facecascade.paths import REPO_ROOT
+from facecascade.records import read_cuhk
 
 
 def test_pyramid_scales_reference_values():
@@ -117,6 +123,67 @@ def test_landmark_face_sampling_crops_contain_points(rng):
     assert np.all((s.pts[lm] > 0) & (s.pts[lm] < 1))
     assert np.all(s.reg[s.kinds == ms.POS] == 0)  # CUHK-style positives: classification only
     assert iou_matrix(box[None], box[None])[0, 0] == 1
+
+
+class CropRecorder(ms.SampleBuilder):
+    """A SampleBuilder that also keeps the crop boxes of each kind."""
+
+    def __init__(self, size):
+        super().__init__(size)
+        self.crops = {}
+
+    def add(self, image, crops, kinds, **kw):
+        for k in np.unique(kinds):
+            self.crops.setdefault(int(k), []).extend(np.asarray(crops)[kinds == k])
+        return super().add(image, crops, kinds, **kw)
+
+
+def test_landmark_face_negatives_keep_off_the_avoided_boxes(rng):
+    img = rng.integers(0, 255, (200, 200, 3), dtype=np.uint8)
+    box = np.array([80, 80, 120, 120.0])
+    pts = np.array([[90, 95], [110, 95], [100, 103], [92, 112], [108, 112]], float)
+    head = np.array([40, 20, 160, 180.0])        # a loose CelebA-style box around the same face
+    overlaps = []
+    for avoid in (None, [head]):
+        b = CropRecorder(24)
+        for _ in range(20):
+            ms.sample_landmark_face(b, img, box, pts, rng, n_landmark=0, n_pos=0, n_neg=4, neg_avoid=avoid)
+        neg = np.array(b.crops[ms.NEG])
+        assert len(neg) >= 40
+        assert iou_matrix(neg, box[None]).max() < 0.3
+        overlaps.append(iou_matrix(neg, head[None]).max())
+    assert overlaps[0] >= 0.3 > overlaps[1]      # without neg_avoid some negatives cover the head
+
+
+def test_cuhk_box_reference_is_measured_on_the_cuhk_train_list(shared_data):
+    recs = read_cuhk(shared_data / "cuhk_facepoint" / "train_net7876.txt")
+    assert ms.cuhk_box_reference(recs) == ms.CUHK_BOX_REFERENCE
+    # a CUHK face's own points give back a box close to its annotated one
+    fitted = np.array([ms.box_from_points(r.points) for r in recs[:200]])
+    assert np.median(np.diag(iou_matrix(fitted, np.array([r.box for r in recs[:200]])))) > 0.75
+
+
+def test_sample_random_reads_celeba_as_downloaded(tmp_path, celeba_download):
+    c = celeba_download
+    out = tmp_path / "celeba_48.npz"
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "mtcnn/0_sampling/sample_random.py"), "--size", "48",
+                           "--sources", "celeba", "--celeba-landmarks", str(c.landmarks),
+                           "--celeba-images", str(c.images), "--celeba-bbox", str(c.bbox),
+                           "--celeba-partition", str(c.partition), "--celeba-pos", "2", "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    # the train partition only: the first image is in the test partition
+    assert "'celeba': 3" in proc.stdout and "'wider': 0" in proc.stdout, proc.stdout
+    s = ms.SampleSet.load(out)
+    counts = s.counts()
+    assert counts["landmark"] >= 3 and counts["positive"] >= 3 and counts["negative"] >= 1, counts
+    assert np.all(s.reg == 0)                   # CelebA boxes give no box-regression targets
+    lm = s.kinds == ms.LANDMARK
+    assert np.all((s.pts[lm] > 0) & (s.pts[lm] < 1))
+    # a source named without its list is a usage error, not a crash
+    proc = subprocess.run([sys.executable, str(REPO_ROOT / "mtcnn/0_sampling/sample_random.py"), "--size", "48",
+                           "--sources", "celeba", "--out", str(out)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--celeba-landmarks" in proc.stderr
 
 
 def test_crop_from_levels_many_boxes_and_pyramid_levels():

@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from detect import add_detector_arguments, detector_from_args, list_inputs  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
@@ -83,4 +84,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -5,8 +5,9 @@ from .caffe_loader import CaffeNotBuilt
 from .images import ImageReadError
 from .prototxt import PrototxtError
 from .records import LabelFormatError
+from .wider import WiderFormatError
 
-USER_ERRORS = (PrototxtError, LabelFormatError, ImageReadError, FileNotFoundError, CaffeNotBuilt)
+USER_ERRORS = (PrototxtError, LabelFormatError, WiderFormatError, ImageReadError, FileNotFoundError, CaffeNotBuilt)
 
 
 def run(main, *args, **kwargs):

@@ -27,9 +27,11 @@ from tqdm import tqdm  # noqa: E402
 from facecascade import mtcnn_sampling as ms  # noqa: E402
 from facecascade.boxes import iou_matrix, regression_targets  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments, import_caffe  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 from facecascade.images import ImageReadError, read_image  # noqa: E402
 from facecascade.mtcnn import MTCNN  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
+from facecascade.records import read_cuhk  # noqa: E402
 from facecascade.wider import read_wider  # noqa: E402
 
 
@@ -113,22 +115,16 @@ def main():
             n_found += int(np.sum(iou_matrix(big, boxes[:, :4]).max(axis=1) >= 0.5))
         if s is not None:
             parts.append(s)
-    cuhk_list = args.data / "cuhk_facepoint" / "train_net7876.txt"
-    lines = cuhk_list.read_text().splitlines()
+    cuhk = read_cuhk(args.data / "cuhk_facepoint" / "train_net7876.txt")
     n_cuhk = 0
-    for ln in tqdm(rng.permutation(len(lines))[:args.cuhk_limit], desc="mine cuhk train"):
+    for i in tqdm(rng.permutation(len(cuhk))[:args.cuhk_limit], desc="mine cuhk train"):
         if time.time() - t_start > budget:
             break
         n_cuhk += 1
-        p = lines[ln].split()
-        if len(p) != 15:
-            bad += 1
-            print(f"skip: {cuhk_list}:{ln + 1}: expected 15 fields", file=sys.stderr)
-            continue
-        v = [float(x) for x in p[1:5]]
-        gt = np.array([[v[0], v[2], v[1], v[3]]])
+        rec = cuhk[i]
+        gt = np.array([rec.box])
         try:
-            img = read_image(cuhk_list.parent / p[0], where=f"{cuhk_list}:{ln + 1}")
+            img = read_image(rec.image, where=rec.where)
         except ImageReadError as e:
             bad += 1
             print(f"skip: {e}", file=sys.stderr)
@@ -146,4 +142,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

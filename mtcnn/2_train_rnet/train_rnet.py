@@ -13,9 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
 
+from facecascade.cli import run  # noqa: E402
 from facecascade.mtcnn_nets import training_cli  # noqa: E402
 from facecascade.mtcnn_sampling import NEG, PART, POS  # noqa: E402
 
 if __name__ == "__main__":
-    training_cli("rnet", ["random_24.npz", "hard_24.npz"], default_iters=12000, default_batch=256,
-                 shares={NEG: 3, POS: 1, PART: 1}, doc=__doc__)
+    run(training_cli, "rnet", ["random_24.npz", "hard_24.npz"], default_iters=12000, default_batch=256,
+                shares={NEG: 3, POS: 1, PART: 1}, doc=__doc__)

@@ -13,9 +13,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
 
+from facecascade.cli import run  # noqa: E402
 from facecascade.mtcnn_nets import training_cli  # noqa: E402
 from facecascade.mtcnn_sampling import LANDMARK, NEG, PART, POS  # noqa: E402
 
 if __name__ == "__main__":
-    training_cli("onet", ["random_48.npz", "hard_48.npz"], default_iters=8000, default_batch=128,
-                 shares={NEG: 3, POS: 1, PART: 1, LANDMARK: 2}, doc=__doc__)
+    run(training_cli, "onet", ["random_48.npz", "hard_48.npz"], default_iters=8000, default_batch=128,
+                shares={NEG: 3, POS: 1, PART: 1, LANDMARK: 2}, doc=__doc__)

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
 from tqdm import tqdm  # noqa: E402
 
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
 from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_rescore_arguments  # noqa: E402
@@ -103,4 +104,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -23,6 +23,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import skimage.data  # noqa: E402
 
+from facecascade.cli import run  # noqa: E402
 from facecascade.images import read_image  # noqa: E402
 from facecascade.machine import describe  # noqa: E402
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
@@ -62,4 +63,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

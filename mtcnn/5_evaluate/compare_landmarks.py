@@ -24,10 +24,12 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from facecascade.boxes import iou_matrix  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 from facecascade.images import ImageReadError, read_image  # noqa: E402
 from facecascade.metrics import nme_per_face, nme_per_point  # noqa: E402
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
+from facecascade.records import read_cuhk  # noqa: E402
 
 
 def main(argv=None):
@@ -48,26 +50,19 @@ def main(argv=None):
     lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
     import time
     t_start = time.time()
-    numbered = [(i, ln) for i, ln in enumerate(args.list.read_text().splitlines(), 1) if ln.strip()][:args.limit]
+    records = read_cuhk(args.list)[:args.limit]
     if args.max_minutes:
-        numbered = [numbered[i] for i in np.random.default_rng(0).permutation(len(numbered))]
+        records = [records[i] for i in np.random.default_rng(0).permutation(len(records))]
     visited = 0
     gt_all, onet_all, l1_all, l2_all = [], [], [], []
     missed = bad = 0
-    for ln, line in tqdm(numbered, desc="cuhk test", file=sys.stderr):
+    for rec in tqdm(records, desc="cuhk test", file=sys.stderr):
         if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
             break
         visited += 1
-        p = line.split()
-        if len(p) != 15:
-            bad += 1
-            print(f"skip: {args.list}:{ln}: expected 15 fields, got {len(p)}", file=sys.stderr)
-            continue
-        v = np.array([float(x) for x in p[1:]])
-        box = np.array([v[0], v[2], v[1], v[3]])
-        gt = v[4:].reshape(5, 2)
+        box, gt = np.array(rec.box), rec.points
         try:
-            img = read_image(args.list.parent / p[0], where=f"{args.list}:{ln}")
+            img = read_image(rec.image, where=rec.where)
         except ImageReadError as e:
             bad += 1
             print(f"skip: {e}", file=sys.stderr)
@@ -87,7 +82,7 @@ def main(argv=None):
         l1_all.append(np.asarray(res.l1).reshape(5, 2))
         l2_all.append(np.asarray(res.l2).reshape(5, 2))
     gt_all = np.array(gt_all)
-    out = {"list": str(args.list), "n_images": visited, "n_images_in_list": len(numbered), "n_faces": len(gt_all), "missed": missed,
+    out = {"list": str(args.list), "n_images": visited, "n_images_in_list": len(records), "n_faces": len(gt_all), "missed": missed,
            "skipped": bad}
     for name, pred in (("onet", onet_all), ("cascade_l1", l1_all), ("cascade_l2", l2_all)):
         pred = np.array(pred)
@@ -101,4 +96,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

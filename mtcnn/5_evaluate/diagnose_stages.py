@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from facecascade.boxes import apply_regression, iou_matrix  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 from facecascade.images import read_image  # noqa: E402
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
 from facecascade.paths import SHARED_DATA  # noqa: E402
@@ -126,4 +127,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

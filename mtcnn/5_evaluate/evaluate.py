@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
+from facecascade.cli import run  # noqa: E402
 from facecascade.detection_metrics import evaluate, plot_pr  # noqa: E402
 from facecascade.images import ImageReadError, read_image  # noqa: E402
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_rescore_arguments  # noqa: E402
@@ -129,4 +130,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)
