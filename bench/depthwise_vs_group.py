@@ -63,7 +63,7 @@ def main(argv=None):
     caffe = import_caffe()
     print(describe())
     print(f"median of {args.repeats} runs, ms per call; ratio = group conv time / depthwise time\n")
-    print(f"| batch | C x H x W, stride | group fwd | dw fwd | fwd ratio | group bwd | dw bwd | bwd ratio |")
+    print("| batch | C x H x W, stride | group fwd | dw fwd | fwd ratio | group bwd | dw bwd | bwd ratio |")
     print("|---|---|---|---|---|---|---|---|")
     totals = {}
     for n in [int(b) for b in args.batches.split(",")]:

@@ -25,7 +25,6 @@ def worker(args):
     import cv2
     import numpy as np
     cv2.setNumThreads(args.threads)
-    from facecascade import geometry as geo
     from facecascade.cascade import LandmarkCascade
     from facecascade.images import read_image
     from facecascade.records import read_cuhk

@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from facecascade.caffe_loader import import_caffe  # noqa: E402
-from facecascade.images import ImageReadError, read_image  # noqa: E402
+from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.machine import describe, matmul_gflops  # noqa: E402
 from facecascade.mtcnn import MTCNN, RESCORE_ROUNDS, SHIPPED_MODEL_DIR  # noqa: E402
 from facecascade.nets import forward_flops  # noqa: E402
@@ -99,13 +99,10 @@ def main(argv=None):
     flops = {key: [] for key in keys + ["total"]}
     inputs = {key: [] for key in keys}             # P-Net: pixels of its inputs; R/O-Net: crops
     seconds = {key: [] for key in keys + ["total"]}
-    skipped = 0
+    skipped = SkippedImages()
     for g in tqdm(gt, desc="detect", file=sys.stderr):
-        try:
-            image = read_image(images_dir / g.name)
-        except ImageReadError as e:
-            skipped += 1
-            print(f"skip: {e}", file=sys.stderr)
+        image = skipped.read(images_dir / g.name, where=f"{args.gt}:{g.line}")
+        if image is None:
             continue
         forwards.clear()
         t0 = time.perf_counter()
@@ -122,7 +119,7 @@ def main(argv=None):
     sec = {key: float(np.median(v)) for key, v in seconds.items()}
     n = len(seconds["total"])
     print(f"\nset: {args.gt}, {n} images{f' (--limit {args.limit})' if args.limit else ''}, "
-          f"{skipped} unreadable; min face {args.min_face:g}, second look {args.rescore_rounds} rounds; "
+          f"{len(skipped)} unreadable; min face {args.min_face:g}, second look {args.rescore_rounds} rounds; "
           f"medians per image")
     print("| stage | input per image | GFLOP | limit ms (GFLOP / matmul rate) | measured ms | measured / limit |")
     print("|---|---|---|---|---|---|")

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facecascade.images import ImageReadError, read_image, write_image
+from facecascade.images import ImageReadError, SkippedImages, read_image, write_image
 
 
 @pytest.fixture
@@ -64,3 +64,20 @@ def test_write_is_atomic(tmp_path, photo):
     write_image(tmp_path / "out/a.png", photo)
     assert (tmp_path / "out/a.png").is_file()
     assert not list((tmp_path / "out").glob("*.part"))
+
+
+def test_skipped_images_are_counted_reported_and_the_run_goes_on(tmp_path, photo, capsys):
+    cv2.imwrite(str(tmp_path / "good.png"), photo)
+    (tmp_path / "bad.jpg").write_bytes(b"not an image")
+    skipped = SkippedImages()
+    got = [skipped.read(tmp_path / name, where=f"list.txt:{i}")
+           for i, name in enumerate(["good.png", "bad.jpg", "missing.jpg", "good.png"], 1)]
+    assert [g is None for g in got] == [False, True, True, False]
+    np.testing.assert_array_equal(got[0], photo)
+    assert len(skipped) == 2
+    assert skipped.messages[0].startswith("list.txt:2: ") and "not found" in skipped.messages[1]
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"skip: {m}" for m in skipped.messages]
+    quiet = SkippedImages(report=False)
+    assert quiet.read(tmp_path / "missing.jpg") is None and len(quiet) == 1
+    assert capsys.readouterr().err == ""

@@ -16,7 +16,7 @@ from tqdm import tqdm  # noqa: E402
 
 from facecascade import drawing  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
+from facecascade.images import SkippedImages, write_image  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.records import FORMATS, read_landmark_list, read_records  # noqa: E402
 
@@ -33,20 +33,17 @@ def main(argv=None):
     recs = read_records(args.list) if args.format == "records" else read_landmark_list(args.list, args.format, args.root)
     if args.n:
         recs = recs[:args.n]
-    bad = 0
+    skipped = SkippedImages()
     for i, r in enumerate(tqdm(recs, unit="image")):
-        try:
-            img = read_image(r.image, where=r.where)
-        except ImageReadError as e:
-            print("skipped:", e)
-            bad += 1
+        img = skipped.read(r.image, where=r.where)
+        if img is None:
             continue
         if r.box is not None:
             drawing.draw_box(img, r.box)
         drawing.draw_points(img, r.points[1:], drawing.GREEN)
         drawing.draw_points(img, r.points[:1], drawing.RED)
         write_image(Path(args.out) / f"{i:05d}_{Path(r.image).stem}.jpg", img)
-    print(f"{len(recs) - bad} drawn to {args.out}, {bad} skipped")
+    print(f"{len(recs) - len(skipped)} drawn to {args.out}, {len(skipped)} skipped")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from tqdm import tqdm  # noqa: E402
 
 from detect import add_detector_arguments, detector_from_args, list_inputs  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
+from facecascade.images import SkippedImages, write_image  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
 
@@ -49,13 +49,10 @@ def main(argv=None):
     if not items:
         sys.exit(f"no images found in {args.inputs}")
     args.out.mkdir(parents=True, exist_ok=True)
-    results, bad, n_faces = {}, 0, 0
+    results, skipped, n_faces = {}, SkippedImages(), 0
     for path, where in tqdm(items, desc="faces + landmarks", file=sys.stderr, disable=len(items) < 5):
-        try:
-            img = read_image(path, where=where if where != str(path) else None)
-        except ImageReadError as e:
-            bad += 1
-            print(f"skip: {e}", file=sys.stderr)
+        img = skipped.read(path, where=where if where != str(path) else None)
+        if img is None:
             continue
         faces = det.detect(img)
         drawn = img.copy()
@@ -79,7 +76,7 @@ def main(argv=None):
     tmp = args.out / "landmarks.json.tmp"
     tmp.write_text(json.dumps(results, indent=1))
     tmp.replace(args.out / "landmarks.json")
-    print(json.dumps({"images": len(results), "skipped": bad, "faces": n_faces,
+    print(json.dumps({"images": len(results), "skipped": len(skipped), "faces": n_faces,
                       "json": str(args.out / "landmarks.json")}))
 
 

@@ -25,7 +25,7 @@ from facecascade import drawing  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cascade import LandmarkCascade  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
+from facecascade.images import SkippedImages, write_image  # noqa: E402
 from facecascade.nets import BACKENDS  # noqa: E402
 from facecascade.paths import DEMO_DATA, REPO_ROOT  # noqa: E402
 from facecascade.records import FORMATS, FaceRecord, read_celeba, read_landmark_list  # noqa: E402
@@ -117,14 +117,12 @@ def main(argv=None):
         r.box is None for r in records) else None
     print(f"{len(records)} images, backend {cascade.backend}, region {region}")
     out = Path(args.out)
-    faces = skipped = clamped = 0
+    faces = clamped = 0
+    skipped = SkippedImages()
     times = []
     for rec in records:
-        try:
-            image = read_image(rec.image, where=rec.where)
-        except ImageReadError as e:
-            print(f"  skipped: {e}")
-            skipped += 1
+        image = skipped.read(rec.image, where=rec.where)
+        if image is None:
             continue
         t0 = time.perf_counter()
         boxes = face_boxes(image, rec, region, detector)
@@ -143,7 +141,7 @@ def main(argv=None):
         faces += len(results)
         write_image(out / (rec.image.stem + ".jpg"), canvas)
         print(f"  {rec.image.name}: {len(results)} face(s), {dt * 1000:.1f} ms")
-    print(f"done: {len(times)} images, {faces} faces, {skipped} skipped, {clamped} level-2 crops clamped; "
+    print(f"done: {len(times)} images, {faces} faces, {len(skipped)} skipped, {clamped} level-2 crops clamped; "
           f"median {np.median(times) * 1000 if times else 0:.1f} ms per image; drawings in {out}")
 
 

@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import drawing, metrics
-from .images import ImageReadError, read_image, write_image
+from .images import SkippedImages, read_image, write_image
 from .records import POINT_NAMES
 
 BATCH = 64
@@ -18,7 +18,8 @@ def run_cascade(cascade, records, region="auto", batch=BATCH, progress=True):
     """Predictions for every readable record.
     region: 'whole', 'box' (the record's box) or 'auto' (box when present).
     Returns (kept records, l1 (N,5,2), l2 (N,5,2) or None, l1 diagonals, l2 diagonals, skipped)."""
-    kept, l1, l2, d1, d2, skipped = [], [], [], [], [], []
+    kept, l1, l2, d1, d2 = [], [], [], [], []
+    skipped = SkippedImages(report=False)   # reported by the caller, after the progress bar
     todo = []
 
     def flush():
@@ -36,10 +37,8 @@ def run_cascade(cascade, records, region="auto", batch=BATCH, progress=True):
         todo.clear()
 
     for rec in tqdm(records, desc="faces", unit="face", disable=not progress):
-        try:
-            img = read_image(rec.image, where=rec.where)
-        except ImageReadError as e:
-            skipped.append(str(e))
+        img = skipped.read(rec.image, where=rec.where)
+        if img is None:
             continue
         if region == "whole":
             box = None
@@ -55,7 +54,7 @@ def run_cascade(cascade, records, region="auto", batch=BATCH, progress=True):
     flush()
     l1 = np.array(l1).reshape(-1, 5, 2)
     l2 = np.array(l2).reshape(-1, 5, 2) if l2 else None
-    return kept, l1, l2, np.array(d1), np.array(d2), skipped
+    return kept, l1, l2, np.array(d1), np.array(d2), skipped.messages
 
 
 def plot_ced(curves, path, title):

@@ -77,7 +77,7 @@ def _body(n, data):
 def train_net(name, train_list, test_list, root_folder="", batch=64, test_batch=128):
     """NetParameter of the train/test net: multi-label ImageData (path + 10 floats)."""
     caffe = import_caffe()
-    L, P = caffe.layers, caffe.params
+    L = caffe.layers
     pb2 = caffe.proto.caffe_pb2
     n = caffe.NetSpec()
     data_kw = dict(ntop=2, transform_param=dict(scale=0.0078125, mean_value=[127.5] * 3))

@@ -26,7 +26,7 @@ from tqdm import tqdm  # noqa: E402
 
 from facecascade import mtcnn_sampling as ms  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.images import ImageReadError, read_image  # noqa: E402
+from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
 from facecascade.records import read_celeba, read_cuhk, read_mtfl  # noqa: E402
 from facecascade.wider import read_wider  # noqa: E402
@@ -72,7 +72,7 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     n_lm = args.landmarks if args.landmarks is not None else (2 if args.size == 48 else 0)
     min_face = {12: 12, 24: 20, 48: 24}[args.size]
-    bad = 0
+    skipped = SkippedImages()
     builder = ms.SampleBuilder(args.size)
 
     t_start = time.time()
@@ -82,16 +82,13 @@ def main():
     def images(items, source, desc, share):
         """(item, image) for `items` = [(item, image path, 'file:line')], read in order
         until `share` of the time budget is spent; unreadable images are skipped and counted."""
-        nonlocal bad
         for item, path, where in tqdm(items, desc=desc):
             if time.time() - t_start > share * budget:
                 break
             used[source] += 1
-            try:
-                yield item, read_image(path, where=where)
-            except ImageReadError as e:
-                bad += 1
-                print(f"skip: {e}", file=sys.stderr)
+            img = skipped.read(path, where)
+            if img is not None:
+                yield item, img
 
     if "wider" in sources:
         wider_dir = args.data / "wider_train"
@@ -123,7 +120,7 @@ def main():
     samples = builder.build()
     samples.save(out)
     print(f"{out}: {len(samples)} samples {samples.counts()} (box targets on {int(samples.reg.sum())}); "
-          f"images used {used}; skipped images: {bad}")
+          f"images used {used}; skipped images: {len(skipped)}")
 
 
 if __name__ == "__main__":

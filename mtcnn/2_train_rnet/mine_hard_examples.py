@@ -28,7 +28,7 @@ from facecascade import mtcnn_sampling as ms  # noqa: E402
 from facecascade.boxes import iou_matrix, regression_targets  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments, import_caffe  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.images import ImageReadError, read_image  # noqa: E402
+from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.mtcnn import MTCNN  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
 from facecascade.records import read_cuhk  # noqa: E402
@@ -88,7 +88,7 @@ def main():
     # no second look: the shipped det2/det3 were trained on data mined without it
     det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_rounds=0)
     rng = np.random.default_rng(args.seed)
-    parts, bad = [], 0
+    parts, skipped = [], SkippedImages()
     n_faces = n_found = n_cand = 0
     wider_dir = args.data / "wider_train"
     import time
@@ -101,11 +101,8 @@ def main():
         if time.time() - t_start > 0.8 * budget:
             break
         n_wider += 1
-        try:
-            img = read_image(wider_dir / "images" / rec.name, where=f"wider_train_bbx_gt.txt:{rec.line}")
-        except ImageReadError as e:
-            bad += 1
-            print(f"skip: {e}", file=sys.stderr)
+        img = skipped.read(wider_dir / "images" / rec.name, where=f"wider_train_bbx_gt.txt:{rec.line}")
+        if img is None:
             continue
         s, boxes = mine_image(det, img, rec.boxes, size, args.stages, rng, args.max_neg, True)
         n_cand += len(boxes)
@@ -123,11 +120,8 @@ def main():
         n_cuhk += 1
         rec = cuhk[i]
         gt = np.array([rec.box])
-        try:
-            img = read_image(rec.image, where=rec.where)
-        except ImageReadError as e:
-            bad += 1
-            print(f"skip: {e}", file=sys.stderr)
+        img = skipped.read(rec.image, where=rec.where)
+        if img is None:
             continue
         s, _ = mine_image(det, img, gt, size, args.stages, rng, args.cuhk_max_neg, False)
         if s is not None:
@@ -135,7 +129,7 @@ def main():
     samples = ms.SampleSet.concat(parts)
     samples.save(out)
     recall = n_found / max(n_faces, 1)
-    print(f"{out}: {len(samples)} hard samples {samples.counts()}; skipped images {bad}; "
+    print(f"{out}: {len(samples)} hard samples {samples.counts()}; skipped images {len(skipped)}; "
           f"images mined: wider_train {n_wider}, cuhk {n_cuhk}; "
           f"wider_train: {n_cand / max(n_wider, 1):.1f} candidates/image, recall of faces >= {args.min_face:g} px "
           f"at IoU 0.5: {100 * recall:.1f}% ({n_found}/{n_faces})")

@@ -23,7 +23,7 @@ from tqdm import tqdm  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
-from facecascade.images import ImageReadError, read_image, write_image  # noqa: E402
+from facecascade.images import SkippedImages, write_image  # noqa: E402
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_rescore_arguments  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
@@ -79,13 +79,10 @@ def main(argv=None):
     if not items:
         sys.exit(f"no images found in {args.inputs}")
     args.out.mkdir(parents=True, exist_ok=True)
-    results, bad = {}, 0
+    results, skipped = {}, SkippedImages()
     for path, where in tqdm(items, desc="detect", file=sys.stderr, disable=len(items) < 5):
-        try:
-            img = read_image(path, where=where if where != str(path) else None)
-        except ImageReadError as e:
-            bad += 1
-            print(f"skip: {e}", file=sys.stderr)
+        img = skipped.read(path, where=where if where != str(path) else None)
+        if img is None:
             continue
         faces = det.detect(img)
         results[str(path)] = faces.to_json()
@@ -98,7 +95,7 @@ def main(argv=None):
     tmp.write_text(json.dumps(results, indent=1))
     tmp.replace(args.out / "detections.json")
     n_faces = sum(len(v) for v in results.values())
-    print(json.dumps({"images": len(results), "skipped": bad, "faces": n_faces,
+    print(json.dumps({"images": len(results), "skipped": len(skipped), "faces": n_faces,
                       "json": str(args.out / "detections.json")}))
     return results
 

@@ -25,7 +25,7 @@ from tqdm import tqdm  # noqa: E402
 
 from facecascade.boxes import iou_matrix  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.images import ImageReadError, read_image  # noqa: E402
+from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.metrics import nme_per_face, nme_per_point  # noqa: E402
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
@@ -55,17 +55,14 @@ def main(argv=None):
         records = [records[i] for i in np.random.default_rng(0).permutation(len(records))]
     visited = 0
     gt_all, onet_all, l1_all, l2_all = [], [], [], []
-    missed = bad = 0
+    missed, skipped = 0, SkippedImages()
     for rec in tqdm(records, desc="cuhk test", file=sys.stderr):
         if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
             break
         visited += 1
         box, gt = np.array(rec.box), rec.points
-        try:
-            img = read_image(rec.image, where=rec.where)
-        except ImageReadError as e:
-            bad += 1
-            print(f"skip: {e}", file=sys.stderr)
+        img = skipped.read(rec.image, where=rec.where)
+        if img is None:
             continue
         faces = det.detect(img)
         if len(faces) == 0:
@@ -83,7 +80,7 @@ def main(argv=None):
         l2_all.append(np.asarray(res.l2).reshape(5, 2))
     gt_all = np.array(gt_all)
     out = {"list": str(args.list), "n_images": visited, "n_images_in_list": len(records), "n_faces": len(gt_all), "missed": missed,
-           "skipped": bad}
+           "skipped": len(skipped)}
     for name, pred in (("onet", onet_all), ("cascade_l1", l1_all), ("cascade_l2", l2_all)):
         pred = np.array(pred)
         nme = nme_per_face(pred, gt_all)

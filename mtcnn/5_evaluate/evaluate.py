@@ -31,7 +31,7 @@ from tqdm import tqdm  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.detection_metrics import evaluate, plot_pr  # noqa: E402
-from facecascade.images import ImageReadError, read_image  # noqa: E402
+from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_rescore_arguments  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.wider import read_wider, write_wider  # noqa: E402
@@ -76,18 +76,15 @@ def main(argv=None):
                 gpu=args.gpu, backend=args.backend, stages=args.stages, rescore_rounds=args.rescore_rounds,
                 rescore_floor=args.rescore_floor)
     args.out.mkdir(parents=True, exist_ok=True)
-    detections, times, bad, used = {}, [], 0, []
+    detections, times, skipped, used = {}, [], SkippedImages(), []
     stage_times, stage_boxes = [], []
     warm = True
     for rec in tqdm(gt, desc="detect", file=sys.stderr):
         if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
             print(f"time cap reached after {len(used)} of {len(gt)} images", file=sys.stderr)
             break
-        try:
-            img = read_image(args.images / rec.name, where=f"{args.gt}:{rec.line}")
-        except ImageReadError as e:
-            bad += 1
-            print(f"skip: {e}", file=sys.stderr)
+        img = skipped.read(args.images / rec.name, where=f"{args.gt}:{rec.line}")
+        if img is None:
             continue
         if warm:  # first call allocates: not timed
             det.detect(img)
@@ -104,7 +101,7 @@ def main(argv=None):
     plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {args.min_face:g})")
     write_wider(args.out / "detections.txt", [(n, d[:, :4], d[:, 4]) for n, d in detections.items()])
     summary = {
-        "n_images": len(used), "n_images_in_gt": len(gt), "skipped_images": bad,
+        "n_images": len(used), "n_images_in_gt": len(gt), "skipped_images": len(skipped),
         # a bucket without valid gt has no AP: null in the JSON
         **{f"ap_{b}": (None if np.isnan(res[f"ap_{b}"]) else round(100 * res[f"ap_{b}"], 2))
            for b in ("all", "large", "medium", "small")},

@@ -27,7 +27,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     lv = args.level
     out = TRAIN_DIR[lv] / f"l{lv}_mobilenet.prototxt"
-    data = f"../../Data"
+    data = "../../Data"
     net = landmark_net.train_net(f"l{lv}", f"{data}/l{lv}_train.txt", f"{data}/l{lv}_test.txt",
                                  root_folder=f"{data}/", batch=args.batch)
     write_text(out, net)
