@@ -173,3 +173,40 @@ def test_short_training_on_real_images_lowers_the_loss(caffe, tmp_path, test_dat
     assert (tmp_path / "run/loss.png").stat().st_size > 0
     assert (tmp_path / "run/model/l1_folded.caffemodel").is_file()
     assert sorted(p.name for p in (tmp_path / "run/snapshot").glob("*.caffemodel"))[-1] == "l1_iter_80.caffemodel"
+
+
+def test_flush_denormals_zeroes_subnormal_weights_only_and_keeps_outputs(caffe, tmp_path, rng):
+    from facecascade.nets import flush_denormals
+    path = tmp_path / "net.prototxt"
+    path.write_text("""layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 4 dim: 64 } } }
+layer { name: "fc" type: "InnerProduct" bottom: "data" top: "f" inner_product_param { num_output: 32 } }""")
+    net = caffe.Net(str(path), caffe.TEST)
+    w = rng.normal(size=(32, 64)).astype(np.float32)
+    w[:, :20] = 1e-40                                   # subnormal in float32: dead inputs' weights
+    w[0, 0] = -3e-39
+    w[1, 1] = np.finfo(np.float32).tiny                 # the smallest normal float stays
+    net.params["fc"][0].data[...] = w
+    net.blobs["data"].data[...] = rng.normal(size=(4, 64))
+    before = net.forward()["f"].copy()
+    assert flush_denormals(net) == 32 * 20 - 1
+    after = net.params["fc"][0].data
+    assert np.all(after[:, :20][after[:, :20] != 0] == np.finfo(np.float32).tiny)
+    np.testing.assert_array_equal(after[:, 20:], w[:, 20:])
+    np.testing.assert_array_equal(net.forward()["f"], before)
+    assert flush_denormals(net) == 0
+
+
+@pytest.mark.parametrize("prototxt, model", [
+    ("mtcnn/model/det1.prototxt", "mtcnn/model/det1.caffemodel"),
+    ("mtcnn/model/det2.prototxt", "mtcnn/model/det2.caffemodel"),
+    ("mtcnn/model/det3.prototxt", "mtcnn/model/det3.caffemodel"),
+    ("3_demo/Data/l1_deploy.prototxt", "3_demo/Data/l1.caffemodel"),
+    ("3_demo/Data/l2_deploy.prototxt", "3_demo/Data/l2.caffemodel"),
+])
+def test_shipped_models_hold_no_subnormal_weights(caffe, prototxt, model):
+    """They cost a slow path per operand on many x86 cores (see nets.flush_denormals)."""
+    net = caffe.Net(str(REPO_ROOT / prototxt), str(REPO_ROOT / model), caffe.TEST)
+    tiny = np.finfo(np.float32).tiny
+    for name, blobs in net.params.items():
+        for b in blobs:
+            assert not np.any((b.data != 0) & (np.abs(b.data) < tiny)), name

@@ -19,6 +19,7 @@ import numpy as np
 
 from .caffe_loader import import_caffe
 from .geometry import NET_INPUT
+from .nets import flush_denormals
 
 STAGES = ((24, 2, 2), (32, 2, 2), (64, 2, 2))   # (channels, repeats, first stride)
 EXPANSION = 6
@@ -195,6 +196,7 @@ def save_caffemodel(deploy, weights, path):
     for name, arrays in weights.items():
         for dst, src in zip(net.params[name], arrays):
             dst.data[...] = src.reshape(dst.data.shape)
+    flush_denormals(net)
     tmp_path = str(path) + ".part"
     net.save(tmp_path)
     os.replace(tmp_path, str(path))

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .mtcnn_sampling import LANDMARK, NEG, PART, POS, POS_IOU, flip_targets, roi_iou
+from .nets import flush_denormals
 
 INPUT_SIZE = {"pnet": 12, "rnet": 24, "onet": 48}
 HEADS = {"pnet": ("conv4-1", "conv4-2", None), "rnet": ("fc5-1", "fc5-2", None),
@@ -411,6 +412,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     def save(it):
         final = out / f"{net}.caffemodel"
         tmp = out / f"{net}.tmp.caffemodel"
+        flush_denormals(solver.net)
         solver.net.save(str(tmp))
         tmp.replace(final)
 
