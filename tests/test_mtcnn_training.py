@@ -60,6 +60,19 @@ def test_dropout_acts_in_the_training_net_only(caffe, tmp_path, rng):
         mn.write_prototxts(caffe, "pnet", tmp_path / "pnet", 8, dropout=0.25)
 
 
+@pytest.mark.parametrize("net, shipped", [("pnet", "det1"), ("rnet", "det2"), ("onet", "det3")])
+def test_shipped_deploy_nets_are_the_generated_ones_with_prelu_out_of_place(caffe, tmp_path, net, shipped):
+    from facecascade.paths import REPO_ROOT
+    from facecascade.prototxt import read_net
+    train_pt, deploy_pt = mn.write_prototxts(caffe, net, tmp_path, 8)
+    assert deploy_pt.read_text() == (REPO_ROOT / "mtcnn/model" / f"{shipped}.prototxt").read_text()
+    # in-place PReLU copies its input on every forward (for backward): deploy nets avoid it,
+    # training nets keep it (less memory)
+    for path, in_place in ((deploy_pt, False), (train_pt, True)):
+        prelus = [layer for layer in read_net(path).layer if layer.type == "PReLU"]
+        assert prelus and all((list(l.bottom) == list(l.top)) == in_place for l in prelus)
+
+
 @pytest.mark.slow
 def test_short_pnet_training_lowers_loss(caffe, shared_data, tmp_path):
     rng = np.random.default_rng(0)
