@@ -269,10 +269,11 @@ def conv_outputs(net, monkeypatch, direct_flag="1"):
     return out[direct_flag], out["0"]
 
 
-# (N, C, H, W, num_output, kernel): MTCNN's P-Net convolutions at a pyramid level's size, and
-# output widths (>= 48, the direct path's minimum) at and off the 8- and 16-pixel blocks, with
-# output channel counts that leave every remainder of the 4-channel blocks
-DIRECT_CASES = [(1, 3, 52, 66, 10, 3), (1, 10, 30, 50, 16, 3), (1, 16, 20, 57, 32, 3),
+# (N, C, H, W, num_output, kernel): MTCNN's P-Net convolutions at a pyramid level's size,
+# O-Net's first on 2 candidates, and output widths (>= 40, the direct path's minimum) at and
+# off the 8- and 16-pixel blocks, with output channel counts that leave every remainder of the
+# 4-channel blocks
+DIRECT_CASES = [(1, 3, 52, 66, 10, 3), (1, 10, 30, 50, 16, 3), (1, 16, 20, 57, 32, 3), (2, 3, 48, 48, 32, 3),
                 (2, 5, 9, 64, 7, 2), (3, 4, 6, 55, 5, 3), (1, 2, 4, 49, 1, 2), (1, 3, 5, 60, 6, 3)]
 
 
@@ -303,7 +304,8 @@ def test_direct_conv_without_bias(caffe, tmp_path, rng, monkeypatch):
 
 
 # geometries the direct kernel does not handle: padding, stride, dilation, groups, 1x1,
-# a non-square kernel, outputs narrower than 48 (R-Net's, O-Net's): the stock path, bit for bit
+# a non-square kernel, outputs narrower than 40 (R-Net's, O-Net's after its first): the stock
+# path, bit for bit
 STOCK_CASES = [((1, 4, 20, 60), 8, 3, "pad: 1"), ((1, 4, 20, 100), 8, 3, "stride: 2"),
                ((1, 4, 20, 60), 8, 3, "dilation: 2"), ((1, 4, 20, 60), 8, 3, "group: 2"),
                ((1, 8, 10, 60), 4, 1, ""), ((2, 3, 24, 24), 28, 3, ""), ((2, 32, 23, 23), 64, 3, ""),
