@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 from facecascade.caffe_loader import caffe_prefix, import_caffe  # noqa: E402
 from facecascade.machine import describe  # noqa: E402
 from facecascade.mtcnn import SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.nets import subnormal_weights  # noqa: E402
 
 
 DIRECT_CONV_SWITCH = "CAFFE_NEED_DIRECT_CONV"   # read by caffe_need/conv_layer.cpp at every forward
@@ -104,6 +105,10 @@ def main(argv=None):
         net.reshape()
         net.blobs["data"].data[...] = rng.uniform(-1, 1, shape)
         rows[name] = (shape, *layer_times(net, args.repeats))
+        # weights a slow path may handle (nets.flush_denormals): shipped models hold none
+        sub = subnormal_weights(net)
+        print(f"{name}: {sum(n for n, _ in sub.values())} subnormal weights"
+              + "".join(f"; {layer} {n} of {size}" for layer, (n, size) in sub.items()))
     for name, (shape, names, types, variants) in rows.items():
         ms = variants["ours"]
         total = ms.sum()

@@ -40,12 +40,11 @@ void ConvolutionLayer<Dtype>::compute_output_shape() {
 
 // caffe_need: on narrower outputs the GEMM path was as fast or faster: R-Net's
 // and O-Net's later convolutions (22 pixels wide and less) run on batches of
-// candidates, where the GEMM is wide enough (bench/mtcnn_layer_times.py, which
-// times CAFFE_NEED_DIRECT_CONV=1 and 0 alternately: with this bound at 8, R-Net's
-// convolutions took 5.2 ms direct against 3.5 ms GEMM per 64 candidates on an
-// Intel Xeon).  O-Net's first one (46 wide) is faster direct there: det3 30.2-30.9
-// against 32.6-33.4 ms per 64 candidates with this bound at 40 (on the AMD EPYC,
-// at 48, the two had been even).  P-Net's pyramid levels are hundreds wide.
+// candidates, where the GEMM is wide enough (bench/mtcnn_layer_times.py times
+// CAFFE_NEED_DIRECT_CONV=1 and 0 alternately; narrower bounds were slower when
+// tried).  O-Net's first one (46 wide) is faster direct on an Intel Xeon: det3
+// 34.6 against 37.3 ms per 64 candidates (on the AMD EPYC, at 48, the two had
+// been even).  P-Net's pyramid levels are hundreds wide.
 static const int kDirectMinWidth = 40;
 
 static const char* direct_conv_flag() {

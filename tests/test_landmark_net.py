@@ -176,7 +176,7 @@ def test_short_training_on_real_images_lowers_the_loss(caffe, tmp_path, test_dat
 
 
 def test_flush_denormals_zeroes_subnormal_weights_only_and_keeps_outputs(caffe, tmp_path, rng):
-    from facecascade.nets import flush_denormals
+    from facecascade.nets import flush_denormals, subnormal_weights
     path = tmp_path / "net.prototxt"
     path.write_text("""layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 4 dim: 64 } } }
 layer { name: "fc" type: "InnerProduct" bottom: "data" top: "f" inner_product_param { num_output: 32 } }""")
@@ -188,7 +188,9 @@ layer { name: "fc" type: "InnerProduct" bottom: "data" top: "f" inner_product_pa
     net.params["fc"][0].data[...] = w
     net.blobs["data"].data[...] = rng.normal(size=(4, 64))
     before = net.forward()["f"].copy()
+    assert subnormal_weights(net) == {"fc": (32 * 20 - 1, 32 * 64 + 32)}
     assert flush_denormals(net) == 32 * 20 - 1
+    assert subnormal_weights(net) == {}
     after = net.params["fc"][0].data
     assert np.all(after[:, :20][after[:, :20] != 0] == np.finfo(np.float32).tiny)
     np.testing.assert_array_equal(after[:, 20:], w[:, 20:])
@@ -205,8 +207,6 @@ layer { name: "fc" type: "InnerProduct" bottom: "data" top: "f" inner_product_pa
 ])
 def test_shipped_models_hold_no_subnormal_weights(caffe, prototxt, model):
     """They cost a slow path per operand on many x86 cores (see nets.flush_denormals)."""
+    from facecascade.nets import subnormal_weights
     net = caffe.Net(str(REPO_ROOT / prototxt), str(REPO_ROOT / model), caffe.TEST)
-    tiny = np.finfo(np.float32).tiny
-    for name, blobs in net.params.items():
-        for b in blobs:
-            assert not np.any((b.data != 0) & (np.abs(b.data) < tiny)), name
+    assert subnormal_weights(net) == {}

@@ -80,6 +80,21 @@ def load_net(prototxt, weights, backend="auto", gpu=None):
     return OpenCVNet(prototxt, weights, gpu)
 
 
+def _subnormal(data):
+    return (data != 0) & (np.abs(data) < np.finfo(np.float32).tiny)
+
+
+def subnormal_weights(net):
+    """{layer: (subnormal weights, weights)} of a pycaffe net, for the layers that hold
+    any subnormal weight (see flush_denormals)."""
+    out = {}
+    for name, blobs in net.params.items():
+        n = sum(int(_subnormal(b.data).sum()) for b in blobs)
+        if n:
+            out[name] = (n, sum(b.data.size for b in blobs))
+    return out
+
+
 def flush_denormals(net):
     """Set the subnormal weights of a pycaffe net (|w| < 1.2e-38, float32's smallest
     normal) to zero; returns how many there were.
@@ -87,15 +102,15 @@ def flush_denormals(net):
     Weight decay drives the weights of dead units towards zero until they are
     subnormal (19-24 % of the R-Net / O-Net fully connected weights as first
     trained).  Their products are below float32's resolution of any sum they join,
-    so zero gives the same outputs, but many x86 cores (Intel's above all) take a
-    slow microcode path for every subnormal operand: on an Intel Xeon, R-Net's
-    576 -> 128 InnerProduct took 9.2 ms instead of 0.11 ms per 64 candidates
-    (`bench/mtcnn_layer_times.py`).  Trainers call this before saving."""
-    tiny = np.finfo(np.float32).tiny
+    so zero changes nothing measurable, but many x86 cores (Intel's above all) take
+    a slow microcode path for every subnormal operand: on an Intel Xeon, R-Net's
+    576 -> 128 InnerProduct took 9.92 ms instead of 0.13 ms per 64 candidates
+    (`bench/mtcnn_layer_times.py`, which prints subnormal_weights).  Trainers call
+    this before saving."""
     count = 0
     for blobs in net.params.values():
         for blob in blobs:
-            sub = (blob.data != 0) & (np.abs(blob.data) < tiny)
+            sub = _subnormal(blob.data)
             n = int(sub.sum())
             if n:
                 blob.data[sub] = 0
