@@ -37,6 +37,24 @@ def test_masked_samples_give_no_loss_and_no_gradient(caffe, tmp_path, rng):
     assert d[2] > 0 and d[[0, 1, 3]].sum() == 0
 
 
+def test_zero_landmark_weight_leaves_the_landmark_head_without_gradient(caffe, tmp_path, rng):
+    # train_onet.py --pts-weight 0 (round 9): face score and box train, the landmark head
+    # does not (it is fitted afterwards by refit_landmark_head.py)
+    train_pt, _ = mn.write_prototxts(caffe, "onet", tmp_path, 4, loss_weights=(1.0, 1.0, 0.0))
+    net = caffe.Net(str(train_pt), caffe.TRAIN)
+    net.blobs["data"].data[...] = rng.normal(size=net.blobs["data"].data.shape)
+    net.blobs["label"].data[...] = [1, 0, -1, -1]
+    net.blobs["roi_mask"].data[...] = [[1] * 4, [0] * 4, [1] * 4, [0] * 4]
+    net.blobs["roi"].data[...] = 0.1
+    net.blobs["pts_mask"].data[...] = [[0] * 10, [0] * 10, [0] * 10, [1] * 10]
+    net.blobs["pts"].data[...] = 0.5
+    net.forward()
+    net.backward()
+    assert float(net.blobs["pts_loss"].data) > 0              # computed, but weighs nothing
+    assert np.all(net.params["fc6-3"][0].diff == 0)
+    assert np.abs(net.params["fc6-2"][0].diff).sum() > 0 and np.abs(net.params["fc6-1"][0].diff).sum() > 0
+
+
 def test_dropout_acts_in_the_training_net_only(caffe, tmp_path, rng):
     plain_pt, deploy_pt = mn.write_prototxts(caffe, "onet", tmp_path / "plain", 64)
     drop_pt, drop_deploy_pt = mn.write_prototxts(caffe, "onet", tmp_path / "drop", 64, dropout=0.5)

@@ -54,8 +54,19 @@ CANDIDATE_BATCH = 64
 RESCORE_FLOOR, RESCORE_ROUNDS = 0.1, 3
 
 
-def add_rescore_arguments(ap):
-    """The second look's command-line flags (detect.py, evaluate.py)."""
+# Large-face levels (off by default): P-Net's threshold on the pyramid levels whose 12 px window
+# stands for faces of LARGE_FACE px and up, where P-Net has few windows to judge.
+LARGE_FACE = 50.0
+
+
+def add_addition_arguments(ap):
+    """Command-line flags of our additions to the reference pipeline (detect.py, evaluate.py):
+    the second look and the large-face levels."""
+    ap.add_argument("--large-face-threshold", type=float, default=None, metavar="T",
+                    help="P-Net threshold on the pyramid levels that look for faces of --large-face px and "
+                         "up (default: the first of --thresholds everywhere, as the reference pipeline)")
+    ap.add_argument("--large-face", type=float, default=LARGE_FACE, metavar="PX",
+                    help=f"smallest face size of the levels --large-face-threshold applies to (default {LARGE_FACE:g})")
     ap.add_argument("--rescore-rounds", type=int, default=RESCORE_ROUNDS, metavar="N",
                     help="second look: R-Net / O-Net candidates scored in [--rescore-floor, threshold) are "
                          f"scored again on their regressed box, up to N times (default {RESCORE_ROUNDS}; "
@@ -114,6 +125,17 @@ def cells_to_boxes(prob, offsets, scale, threshold):
     y2 = (PNET_STRIDE * ys + PNET_CELL) / scale
     reg = offsets[:, ys, xs].T
     return np.column_stack([x1, y1, x2, y2, prob[ys, xs], reg])
+
+
+def forward_caffe(net, x):
+    """One forward of a pycaffe net on the input x (N, C, H, W), its `data` blob reshaped to
+    x's shape first where it differs (the nets' blobs then hold the outputs)."""
+    blob = net.blobs["data"]
+    if blob.data.shape != x.shape:
+        blob.reshape(*x.shape)
+        net.reshape()
+    blob.data[...] = x
+    net.forward()
 
 
 def normalise(images_nhwc):
@@ -193,7 +215,8 @@ class MTCNN:
 
     def __init__(self, model_dir=None, min_face=20, factor=0.709, thresholds=(0.6, 0.7, 0.7),
                  nms_thresholds=(0.5, 0.7, 0.7, 0.7), gpu=None, caffe=None, stages=3, backend="caffe",
-                 rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR, min_score=0.0):
+                 rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR, min_score=0.0,
+                 large_face_threshold=None, large_face=LARGE_FACE):
         """backend "caffe": pycaffe; "cv2": OpenCV's dnn module on the same prototxt/caffemodel
         (faster on CPU; cv2.setNumThreads governs its threads).  rescore_rounds,
         rescore_floor: the second look (module docstring); 0 rounds: none.
@@ -201,7 +224,10 @@ class MTCNN:
         Unlike a higher last threshold it changes nothing before the output: the
         second look rescores the candidates under a stage's threshold, so raising
         O-Net's threshold hands more candidates to it, and some of them climb over
-        the new threshold."""
+        the new threshold.
+        large_face_threshold: P-Net's threshold on the pyramid levels whose 12 px window
+        stands for faces of `large_face` px and up (scale <= 12 / large_face); None: the
+        first of `thresholds` on every level, as in the reference."""
         if backend not in ("caffe", "cv2"):
             raise ValueError(f"backend must be 'caffe' or 'cv2', not {backend!r}")
         self.backend = backend
@@ -232,6 +258,8 @@ class MTCNN:
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
         self.rescore_rounds, self.rescore_floor = int(rescore_rounds), float(rescore_floor)
         self.min_score = float(min_score)
+        self.large_face_threshold = None if large_face_threshold is None else float(large_face_threshold)
+        self.large_face = float(large_face)
         self.heads = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
                       "onet": ("prob1", "fc6-2", "fc6-3")}
 
@@ -244,12 +272,7 @@ class MTCNN:
             net.setInput(np.ascontiguousarray(x, dtype=np.float32))
             outs = net.forward(names)
             return outs[0], outs[1], (outs[2] if lm else None)
-        blob = net.blobs["data"]
-        if blob.data.shape != x.shape:
-            blob.reshape(*x.shape)
-            net.reshape()
-        blob.data[...] = x
-        net.forward()
+        forward_caffe(net, x)
         return (net.blobs[cls].data, net.blobs[box].data, None if lm is None else net.blobs[lm].data)
 
     def pnet_maps(self, img):
@@ -278,6 +301,12 @@ class MTCNN:
             y0 += step
         return np.concatenate(probs, axis=0), np.concatenate(regs, axis=1)
 
+    def pnet_threshold(self, scale):
+        """P-Net's threshold at pyramid scale `scale` (large_face_threshold on large-face levels)."""
+        if self.large_face_threshold is not None and PNET_CELL / scale >= self.large_face:
+            return self.large_face_threshold
+        return self.thresholds[0]
+
     def pnet_stage(self, image, levels=None):
         """-> (candidates (N, 5) squared boxes with scores, pyramid levels)."""
         h, w = image.shape[:2]
@@ -286,7 +315,7 @@ class MTCNN:
         found = []
         for s, img in levels:
             prob, reg = self.pnet_maps(img)
-            cand = cells_to_boxes(prob, reg, s, self.thresholds[0])
+            cand = cells_to_boxes(prob, reg, s, self.pnet_threshold(s))
             if len(cand):
                 cand = cand[nms(cand[:, :5], self.nms_thresholds[0], "union")]
                 found.append(cand)

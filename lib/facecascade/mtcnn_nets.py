@@ -354,6 +354,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--pos-iou", type=float, default=POS_IOU,
                     help="parts with IoU >= this also train the face class (default %(default)s: positives only)")
     ap.add_argument("--box-weight", type=float, default=0.5, help="loss weight of box regression")
+    ap.add_argument("--pts-weight", type=float, default=1.0,
+                    help="O-Net: loss weight of the landmarks (0: face score and box only; the landmark "
+                         "head can then be fitted afterwards, 3_train_onet/refit_landmark_head.py)")
     ap.add_argument("--hard-neg-share", type=float, default=0.5,
                     help="share of each batch's negatives drawn from the mined (hard_*.npz) negatives")
     ap.add_argument("--low-res", type=float, default=0.0,
@@ -383,7 +386,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
-    train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, 1.0),
+    train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, args.pts_weight),
                                          args.dropout)
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
                            pos_iou=args.pos_iou, low_res=args.low_res)

@@ -24,7 +24,7 @@ from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
 from facecascade.images import SkippedImages, write_image  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_rescore_arguments  # noqa: E402
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_addition_arguments  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -51,7 +51,7 @@ def add_detector_arguments(ap):
     ap.add_argument("--min-face", type=float, default=20)
     ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
     ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
-    add_rescore_arguments(ap)
+    add_addition_arguments(ap)
     ap.add_argument("--min-score", type=float, default=0.0, metavar="S",
                     help="keep only the faces scored >= S (default 0: all that pass the thresholds); "
                          "e.g. 0.99 for photos where a false box costs more than a missed face")
@@ -64,7 +64,8 @@ def detector_from_args(args):
     return MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor,
                  thresholds=args.thresholds, gpu=args.gpu, backend=args.backend,
                  rescore_rounds=args.rescore_rounds,
-                 rescore_floor=args.rescore_floor, min_score=args.min_score)
+                 rescore_floor=args.rescore_floor, min_score=args.min_score,
+                 large_face_threshold=args.large_face_threshold, large_face=args.large_face)
 
 
 def main(argv=None):

@@ -32,7 +32,7 @@ from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.detection_metrics import evaluate, plot_pr  # noqa: E402
 from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_rescore_arguments  # noqa: E402
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_addition_arguments  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.wider import read_wider, write_wider  # noqa: E402
 
@@ -54,7 +54,7 @@ def main(argv=None):
     ap.add_argument("--min-face", type=float, default=20)
     ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
     ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
-    add_rescore_arguments(ap)
+    add_addition_arguments(ap)
     ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
     ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe",
                     help="pycaffe (default) or OpenCV's dnn reading the same prototxt/caffemodel")
@@ -74,7 +74,8 @@ def main(argv=None):
     t_start = time.time()
     det = MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor, thresholds=args.thresholds,
                 gpu=args.gpu, backend=args.backend, stages=args.stages, rescore_rounds=args.rescore_rounds,
-                rescore_floor=args.rescore_floor)
+                rescore_floor=args.rescore_floor, large_face_threshold=args.large_face_threshold,
+                large_face=args.large_face)
     args.out.mkdir(parents=True, exist_ok=True)
     detections, times, skipped, used = {}, [], SkippedImages(), []
     stage_times, stage_boxes = [], []
@@ -118,6 +119,7 @@ def main(argv=None):
         "precision_all": round(100 * float(precision[-1]), 2) if len(precision) else None,
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
         "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
+        "large_face_threshold": args.large_face_threshold, "large_face": args.large_face,
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
         "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
         "pr_curve": str(args.out / "pr_curve.png"),
