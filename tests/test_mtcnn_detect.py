@@ -238,6 +238,8 @@ def test_evaluate_cli_last_line_is_json(tmp_path, caffe):
     assert summary["n_images"] == 1 and summary["ap_large"] == pytest.approx(100.0)
     # the end of the PR curve: the face found, every detection kept
     assert summary["recall_all"] == pytest.approx(100.0)
+    # per bucket: the one large face found; buckets without a face have no recall
+    assert summary["recall_end"] == {"large": pytest.approx(100.0), "medium": None, "small": None}
     assert summary["precision_all"] == pytest.approx(100.0 / summary["n_detections"], abs=0.01)
     assert (tmp_path / "ev" / "pr_curve.png").is_file()
     # detections in the WIDER prediction format: x y w h score, the face first (highest score)

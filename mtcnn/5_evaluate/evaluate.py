@@ -117,6 +117,9 @@ def main(argv=None):
         # where the PR curve ends: all detections kept (%, null without any)
         "recall_all": round(100 * float(recall[-1]), 2) if len(recall) else None,
         "precision_all": round(100 * float(precision[-1]), 2) if len(precision) else None,
+        # per bucket: the recall there, which bounds that bucket's AP whatever the ranking
+        "recall_end": {b: (round(100 * float(res["curves"][b][0][-1]), 2) if len(res["curves"][b][0]) else None)
+                       for b in ("large", "medium", "small")},
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
         "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
         "large_face_threshold": args.large_face_threshold, "large_face": args.large_face,
