@@ -78,6 +78,48 @@ def test_dropout_acts_in_the_training_net_only(caffe, tmp_path, rng):
         mn.write_prototxts(caffe, "pnet", tmp_path / "pnet", 8, dropout=0.25)
 
 
+def test_ohem_labels_keep_the_hardest_labelled_samples():
+    # cross-entropies by hand: log(1 + e^-3) = 0.049, log(1 + e^2) = 2.127, unlabelled,
+    # log(1 + e^1) = 1.313, log(1 + e^-2) = 0.127
+    scores = np.array([[0, 3], [0, 2], [5, -5], [1, 0], [2, 0]], np.float32).reshape(5, 2, 1, 1)
+    label = np.array([1, 0, -1, 1, 0], np.float32)
+    assert mn.ohem_labels(scores, label, 0.7).tolist() == [-1, 0, -1, 1, 0]      # ceil(0.7 * 4) = 3 kept
+    assert mn.ohem_labels(scores, label, 0.5).tolist() == [-1, 0, -1, 1, -1]
+    assert mn.ohem_labels(scores, label, 1.0).tolist() == label.tolist()
+    assert mn.ohem_labels(scores, np.full(5, -1, np.float32), 0.7).tolist() == [-1] * 5
+    # equal losses: the earlier sample is kept
+    assert mn.ohem_labels(np.zeros((3, 2)), np.array([0, 1, 0]), 0.5).tolist() == [0, 1, -1]
+
+
+class _FixedBatch:
+    def __init__(self, batch):
+        self.batch = batch
+
+    def next(self):
+        return self.batch
+
+
+def test_ohem_step_trains_the_face_score_on_the_hard_samples_only(caffe, tmp_path, rng):
+    solver = make_solver(caffe, tmp_path, "rnet", 8, lr=0.0)
+    net = solver.net
+    label = np.array([1, 0, -1, 0, 1, 0, -1, 0], np.float32)
+    batch = {"data": rng.normal(size=(8, 3, 24, 24)).astype(np.float32), "label": label,
+             "roi": np.zeros((8, 4), np.float32), "roi_mask": np.zeros((8, 4), np.float32)}
+    hist = mn.train(solver, _FixedBatch(batch), 1, ohem=0.5, score_blob="fc5-1")
+    kept = net.blobs["label"].data.copy()
+    assert (kept >= 0).sum() == 3                                  # ceil(0.5 * 6 labelled)
+    # the kept ones are the highest-loss samples of this net's own scores, and Caffe's
+    # face loss is their mean cross-entropy
+    z = net.blobs["fc5-1"].data.astype(np.float64)
+    ce = np.log(np.exp(z).sum(axis=1)) - z[np.arange(8), np.maximum(label, 0).astype(int)]
+    labelled = np.nonzero(label >= 0)[0]
+    hardest = labelled[np.argsort(-ce[labelled])[:3]]
+    assert sorted(np.nonzero(kept >= 0)[0].tolist()) == sorted(hardest.tolist())
+    assert hist[0][1] == pytest.approx(ce[hardest].mean(), rel=1e-4)
+    with pytest.raises(ValueError, match="score_blob"):
+        mn.train(solver, _FixedBatch(batch), 1, ohem=0.7)
+
+
 @pytest.mark.parametrize("net, shipped", [("pnet", "det1"), ("rnet", "det2"), ("onet", "det3")])
 def test_shipped_deploy_nets_are_the_generated_ones_with_prelu_out_of_place(caffe, tmp_path, net, shipped):
     from facecascade.paths import REPO_ROOT

@@ -21,6 +21,11 @@ Losses with stock layers only (see mtcnn/README.md, "Losses"):
     gives exactly zero loss and zero gradient.  (EuclideanLoss divides by the
     batch size; loss weights account for the share of masked rows.)
   - landmarks: the same with pts_mask (1 for landmark samples only).
+  - online hard sample mining (the paper's, opt-in: training flag --ohem K):
+    before each step the batch's face scores are computed, and only the share
+    K (the paper: 0.7) of the labelled samples with the highest face/non-face
+    loss keep their label; the rest get -1, so SoftmaxWithLoss ignores them
+    (`ohem_labels`).  Box and landmark losses are untouched, as in the paper.
 Training feeds the Input blobs from numpy (no data files for Caffe to parse,
 so a bad sample can never abort Caffe), with random horizontal flips
 (targets mirrored, left/right points swapped) and brightness/contrast jitter.
@@ -280,19 +285,49 @@ class BatchSampler:
                 "pts": pts * pts_mask, "pts_mask": pts_mask}
 
 
+def ohem_labels(scores, label, keep):
+    """Online hard sample mining (Zhang et al. 2016, sec. 2.3): of the samples
+    with a face/non-face label (>= 0), the ceil(keep * n) with the highest
+    softmax cross-entropy keep their label, the others get -1 (ignored by
+    SoftmaxWithLoss).  scores: (N, 2) logits (extra singleton axes allowed);
+    label: (N,) with -1 for unlabelled samples.  Ties keep the earlier sample."""
+    scores = np.asarray(scores, dtype=np.float64).reshape(len(label), 2)
+    label = np.asarray(label)
+    labelled = np.nonzero(label >= 0)[0]
+    out = np.full(len(label), -1, dtype=np.float32)
+    if len(labelled) == 0:
+        return out
+    z = scores[labelled]
+    m = z.max(axis=1)
+    lse = m + np.log(np.exp(z - m[:, None]).sum(axis=1))
+    loss = lse - z[np.arange(len(labelled)), label[labelled].astype(int)]
+    n_keep = int(np.ceil(keep * len(labelled)))
+    hardest = labelled[np.argsort(-loss, kind="stable")[:n_keep]]
+    out[hardest] = label[hardest]
+    return out
+
+
 def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress=None, stop_at=None,
-          iter_offset=0):
+          iter_offset=0, ohem=1.0, score_blob=None):
     """Feed batches and step (until `iters` steps or the time `stop_at`);
-    returns the list of (iter, cls, box, pts) losses."""
+    returns the list of (iter, cls, box, pts) losses.
+    ohem < 1: online hard sample mining on the face/non-face loss (`ohem_labels`);
+    score_blob is then the net's 2-way score head (HEADS[net][0]).  It costs one
+    more forward per step; the logged cls loss is then the hard samples' loss."""
     net = solver.net
     history = []
     t0 = time.time()
     it = solver.iter
+    if ohem < 1.0 and score_blob is None:
+        raise ValueError("ohem < 1 needs score_blob, the face score head")
     for k in range(iters):
         batch = sampler.next()
         for name, arr in batch.items():
             if name in net.blobs:
                 net.blobs[name].data[...] = arr.reshape(net.blobs[name].data.shape)
+        if ohem < 1.0:
+            net.forward(end=score_blob)
+            net.blobs["label"].data[...] = ohem_labels(net.blobs[score_blob].data, batch["label"], ohem)
         solver.step(1)
         it = solver.iter + iter_offset
         losses = [float(net.blobs[b].data) if b in net.blobs else float("nan")
@@ -365,6 +400,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--dropout", type=float, default=0.0,
                     help="R-Net / O-Net: Dropout ratio on the fully connected features before the "
                          "heads, training net only (the reference det3 uses 0.25)")
+    ap.add_argument("--ohem", type=float, default=1.0, metavar="K",
+                    help="online hard sample mining: only the share K of each batch's face/non-face "
+                         "samples with the highest loss train the face score (the paper: 0.7; default 1: off)")
     ap.add_argument("--save-every", type=int, default=1000)
     ap.add_argument("--resume", type=Path, default=None, help="caffemodel to start from")
     ap.add_argument("--seed", type=int, default=0)
@@ -372,6 +410,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                     help="also copy the final deploy prototxt + caffemodel here (e.g. mtcnn/model)")
     add_device_arguments(ap)
     args = ap.parse_args(argv)
+    if not 0.0 < args.ohem <= 1.0:
+        ap.error(f"--ohem {args.ohem}: must be in (0, 1]")
     caffe = import_caffe(args.gpu)
     caffe.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -413,7 +453,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
         f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
-        f"dropout {args.dropout}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
+        f"dropout {args.dropout}; ohem {args.ohem}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
 
     def save(it):
@@ -423,11 +463,12 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         solver.net.save(str(tmp))
         tmp.replace(final)
 
+    ohem = dict(ohem=args.ohem, score_blob=HEADS[net][0])
     if args.minutes:
         # wall-clock phases: lr, then lr / 10 (a fresh solver started from the phase-1 weights)
         t_end = time.time() + 60 * args.minutes
         hist = train(solver, sampler, 10 ** 9, log=log, save=save, save_every=args.save_every,
-                     stop_at=time.time() + 45 * args.minutes)
+                     stop_at=time.time() + 45 * args.minutes, **ohem)
         save(solver.iter)
         solver2_pt = write_solver(caffe, out / f"{net}_solver_lr2.prototxt", train_pt, args.lr * 0.1, 10 ** 9,
                                   [10 ** 9], out / net)
@@ -436,11 +477,11 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         solver.net.copy_from(str(out / f"{net}.caffemodel"))
         log(f"lr -> {args.lr * 0.1:g} after {done} iterations")
         hist2 = train(solver, sampler, 10 ** 9, log=log, save=save, save_every=args.save_every, stop_at=t_end,
-                      iter_offset=done)
+                      iter_offset=done, **ohem)
         hist = hist + hist2
         save(done + solver.iter)
     else:
-        hist = train(solver, sampler, args.iters, log=log, save=save, save_every=args.save_every)
+        hist = train(solver, sampler, args.iters, log=log, save=save, save_every=args.save_every, **ohem)
     np.savetxt(out / "loss_history.txt", np.array(hist), header="iter cls box pts", fmt="%.6g")
     plot_losses(np.array(hist), out / "loss.png", net)
     if args.ship:
