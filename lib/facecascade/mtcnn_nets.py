@@ -459,6 +459,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     def save(it):
         final = out / f"{net}.caffemodel"
         tmp = out / f"{net}.tmp.caffemodel"
+        # in the live net, not only in the saved copy: the zeroed weights are below
+        # float32's resolution of any sum they join, and the training forwards and
+        # backwards then stay off the cores' slow subnormal path too
         flush_denormals(solver.net)
         solver.net.save(str(tmp))
         tmp.replace(final)
