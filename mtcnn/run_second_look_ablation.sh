@@ -9,19 +9,11 @@
 # Outputs: mtcnn/Data/second_look_<set>_<variant>.out (last line: the JSON),
 # PR curves and detections under mtcnn/Result/second_look/<set>_<variant>/.
 # About 12 min on 2 cores.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-PY=${PY:-.venv/bin/python}
-DATA=${FACECASCADE_DATA:-../shared/data}
-EVAL=(--gt "$DATA/wider_eval/wider_face_val_bbx_gt_subset.txt" --images "$DATA/wider_eval/images")
-TRAIN=(--gt "$DATA/wider_train/wider_train_bbx_gt.txt" --images "$DATA/wider_train/images")
-mkdir -p mtcnn/Data mtcnn/Result/second_look
-run() {  # name, then evaluate.py arguments
-    local name=$1; shift
-    $PY mtcnn/evaluate.py "$@" --out "mtcnn/Result/second_look/$name" > "mtcnn/Data/second_look_$name.out" 2>&1
-    echo "$name: $(tail -1 "mtcnn/Data/second_look_$name.out" | cut -c1-120)"
-}
+ABLATION=second_look
+source "$(dirname "$0")/ablation_common.sh"
+# the last step of the time the table was made (2026-11-23): O-Net's score, hard NMS
+EVAL+=(--final-score onet --final-nms min)
+TRAIN+=(--final-score onet --final-nms min)
 run eval_r0 "${EVAL[@]}" --rescore-rounds 0 &
 run eval_r1_f05 "${EVAL[@]}" --rescore-rounds 1 --rescore-floor 0.5; wait
 run eval_r1_f03 "${EVAL[@]}" --rescore-rounds 1 --rescore-floor 0.3 &

@@ -116,6 +116,54 @@ def test_nms_rejects_bad_arguments():
         B.nms(dets, 1.5)
 
 
+def test_soft_nms_hand_made():
+    """Gaussian decay s * exp(-IoU^2 / sigma) where IoU > 0.3, worked by hand."""
+    dets = np.array([[0, 0, 10, 10, 0.9],
+                     [1, 1, 11, 11, 0.8],
+                     [5, 0, 15, 10, 0.85],
+                     [10, 0, 20, 10, 0.7],
+                     [0, 0, 10, 10, 0.5]])     # duplicate of box 0
+    g = lambda iou: np.exp(-iou ** 2 / 0.5)  # noqa: E731
+    iou_01, iou_02, iou_12, iou_23 = 81 / 119, 50 / 150, 54 / 146, 50 / 150
+    # box 0 kept; it lowers 1 (IoU 0.68), 2 (1/3) and 4 (1); box 3 only touches it
+    s1, s2, s4 = 0.8 * g(iou_01), 0.85 * g(iou_02), 0.5 * g(1.0)
+    assert s2 < 0.7                      # so box 3 (0.7, untouched) comes next
+    s2 *= g(iou_23)                      # box 3 lowers 2; 1 and 4 overlap it by < 0.3
+    s1 *= g(iou_12)                      # box 2 kept; it lowers 1 and 4 (IoU 1/3)
+    s4 *= g(iou_02)
+    s4 *= g(iou_01)                      # box 1 kept; it lowers 4
+    idx, scores = B.soft_nms(dets, sigma=0.5, iou_floor=0.3)
+    assert list(idx) == [0, 3, 2, 1, 4]
+    np.testing.assert_allclose(scores, [0.9, 0.7, s2, s1, s4])
+    # a floor of 0.3 drops box 1 (0.24) and the duplicate (0.02)
+    idx, scores = B.soft_nms(dets, sigma=0.5, iou_floor=0.3, min_score=0.3)
+    assert list(idx) == [0, 3, 2]
+
+
+def test_soft_nms_min_score_equals_filtering_the_full_result(rng):
+    """A box below t only lowers boxes scored lower still, so the run with
+    min_score t is the full run filtered at t."""
+    x1y1 = rng.uniform(0, 40, (40, 2))
+    dets = np.concatenate([x1y1, x1y1 + rng.uniform(5, 30, (40, 2)), rng.uniform(0.1, 1, (40, 1))], axis=1)
+    idx, scores = B.soft_nms(dets, 0.5, 0.3)
+    for t in (0.2, 0.5, 0.8):
+        idx_t, scores_t = B.soft_nms(dets, 0.5, 0.3, min_score=t)
+        np.testing.assert_array_equal(idx_t, idx[scores >= t])
+        np.testing.assert_allclose(scores_t, scores[scores >= t])
+    # a tiny sigma is hard NMS: every overlap over 0.3 falls to ~0, under any floor
+    idx_h, _ = B.soft_nms(dets, 1e-9, 0.3, min_score=1e-6)
+    np.testing.assert_array_equal(idx_h, B.nms(dets, 0.3))
+
+
+def test_soft_nms_empty_and_bad_arguments():
+    idx, scores = B.soft_nms(np.zeros((0, 5)))
+    assert len(idx) == 0 and len(scores) == 0
+    with pytest.raises(ValueError, match="mode"):
+        B.soft_nms(np.array([[0, 0, 1, 1, 0.5]]), mode="maximum")
+    with pytest.raises(ValueError, match="sigma"):
+        B.soft_nms(np.array([[0, 0, 1, 1, 0.5]]), sigma=0)
+
+
 def test_regression_round_trip(rng):
     crops = np.concatenate([rng.uniform(0, 100, (20, 2)), np.zeros((20, 2))], axis=1)
     crops[:, 2:] = crops[:, :2] + rng.uniform(5, 80, (20, 1))

@@ -1,7 +1,8 @@
 """The shipped MTCNN (mtcnn/model/det1-3) on real photos.
 
 Documented threshold: on these photos no box other than the true face(s)
-scores above FALSE_BOX_SCORE (the O-Net face probability).
+scores above FALSE_BOX_SCORE (the detector's score: the geometric mean of
+R-Net's and O-Net's face probabilities, after soft-NMS).
 """
 import json
 import sys
@@ -99,6 +100,32 @@ def test_min_score_only_drops_the_faces_scored_below_it(detector, caffe):
     np.testing.assert_array_equal(clean.boxes, everything.boxes[kept])
     np.testing.assert_array_equal(clean.scores, everything.scores[kept])
     np.testing.assert_array_equal(clean.points, everything.points[kept])
+
+
+def test_final_step_scores_and_reference_nms(caffe):
+    """The last step on the astronaut's O-Net candidates, without any suppression
+    (last NMS threshold 1): "onet" scores are O-Net's face probabilities of the
+    candidates it passes, "cascade" ones sqrt(R-Net's x O-Net's).  And the
+    reference last step ("onet", "min") is hard NMS 0.7 over the smaller box."""
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    kw = dict(caffe=caffe, rescore_rounds=0, nms_thresholds=(0.5, 0.7, 0.7, 1.0), final_nms="min")
+    onet, cascade = MTCNN(final_score="onet", **kw), MTCNN(final_score="cascade", **kw)
+    cand, levels = onet.pnet_stage(img)
+    cand = onet.rnet_stage(img, cand, levels)
+    o_score, _, _ = onet.score_boxes("onet", img, cand, levels)
+    passed = o_score >= 0.7
+    assert passed.sum() >= 3 and np.ptp(cand[passed, 4]) > 0.01   # R-Net's scores differ: a real test
+    out_onet, _ = onet.onet_stage(img, cand, levels)
+    out_cascade, _ = cascade.onet_stage(img, cand, levels)
+    np.testing.assert_allclose(np.sort(out_onet[:, 4]), np.sort(o_score[passed]), rtol=1e-6)
+    np.testing.assert_allclose(np.sort(out_cascade[:, 4]),
+                               np.sort(np.sqrt(o_score[passed] * cand[passed, 4])), rtol=1e-6)
+    from facecascade.boxes import nms
+    reference = MTCNN(caffe=caffe, rescore_rounds=0, final_score="onet", final_nms="min")
+    out_ref, _ = reference.onet_stage(img, cand, levels)
+    np.testing.assert_array_equal(out_ref, out_onet[nms(out_onet, 0.7, "min")])
+    with pytest.raises(ValueError, match="final_nms"):
+        MTCNN(caffe=caffe, final_nms="hard")
 
 
 def test_candidate_batches_give_the_same_scores(detector):

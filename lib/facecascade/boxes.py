@@ -80,6 +80,44 @@ def nms(boxes, threshold, mode="union", scores=None):
     return order[~suppressed[order]]
 
 
+def soft_nms(boxes, sigma=0.5, iou_floor=0.3, min_score=0.0, mode="union"):
+    """Gaussian soft-NMS (Bodla et al., ICCV 2017) -> (indices, scores), best first.
+
+    Greedy like `nms`, but the highest-scored remaining box lowers the scores of
+    the boxes it overlaps instead of removing them: a score s becomes
+    s * exp(-IoU^2 / sigma) where IoU (mode) > iou_floor.  A box leaves once its
+    score is below `min_score`.  Duplicates of a face (IoU near 1) drop far
+    down the ranking; a second face partly hidden by the first keeps a usable
+    score, and faces side by side (IoU <= iou_floor) keep theirs.  Scores in
+    column 4 of `boxes`; returns the kept boxes' indices and their new scores.
+
+    Filtering the result at a score t gives the same boxes and scores as a run
+    with min_score = t: a box below t can only lower boxes scored lower still.
+    Quadratic in the number of boxes: meant for the few boxes O-Net passes.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if mode not in ("union", "min"):
+        raise ValueError(f"soft-NMS mode must be 'union' or 'min', not {mode!r}")
+    if sigma <= 0:
+        raise ValueError(f"soft-NMS sigma must be > 0, got {sigma}")
+    scores = boxes[:, 4].copy() if len(boxes) else np.zeros(0)
+    alive = np.flatnonzero(scores >= min_score)
+    ious = iou_matrix(boxes[alive], boxes[alive], mode)
+    scores = scores[alive]
+    live = np.ones(len(alive), dtype=bool)
+    kept, kept_scores = [], []
+    while live.any():
+        # the best live box; ties: the earlier box, as in nms
+        i = int(np.flatnonzero(live)[np.argmax(scores[live])])
+        kept.append(alive[i])
+        kept_scores.append(scores[i])
+        live[i] = False
+        o = ious[i]
+        scores = np.where(live & (o > iou_floor), scores * np.exp(-(o * o) / sigma), scores)
+        live &= scores >= min_score
+    return np.asarray(kept, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64)
+
+
 def overlapping_pairs(boxes, threshold, mode="union", candidates="auto", max_pairs=1 << 22):
     """Index pairs (a, b) of boxes (N, 4+) whose IoU (mode) is above threshold >= 0,
     each unordered pair once.

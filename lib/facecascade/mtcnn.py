@@ -22,6 +22,15 @@ face (mtcnn/5_evaluate/diagnose_stages.py), and the net rejects such crops;
 on the corrected box it often accepts the face (more faces found at the same
 thresholds, mtcnn/README "Second look").
 
+Two more, in the last step (`final_score`, `final_nms`; mtcnn/README "Cascade
+score and soft-NMS"): a face's score is the geometric mean of R-Net's and
+O-Net's face probabilities ("cascade"; the reference: O-Net's alone), and the
+last NMS is Gaussian soft-NMS over union IoU (boxes.soft_nms; the reference:
+hard NMS 0.7 over the smaller box).  Soft-NMS lowers the scores of overlapping
+boxes rather than dropping them; what falls below `min_score` (by default
+O-Net's threshold) leaves, so the output stays as sparse as the reference's,
+while evaluate.py keeps the lower tail (down to 0.05) for the PR curve.
+
 Speed: each pyramid level is one Caffe forward of the whole resized image
 (the input blob is reshaped); R/O-Net candidates go through in batches of
 CANDIDATE_BATCH; the crops of all candidates are bilinear samples gathered
@@ -35,7 +44,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .boxes import apply_regression, nms, square
+from .boxes import apply_regression, nms, soft_nms, square
 from .paths import REPO_ROOT
 
 SHIPPED_MODEL_DIR = REPO_ROOT / "mtcnn" / "model"
@@ -57,11 +66,16 @@ RESCORE_FLOOR, RESCORE_ROUNDS = 0.1, 3
 # Large-face levels (off by default): P-Net's threshold on the pyramid levels whose 12 px window
 # stands for faces of LARGE_FACE px and up, where P-Net has few windows to judge.
 LARGE_FACE = 50.0
+# The last step (module docstring): cascade score, Gaussian soft-NMS with this sigma,
+# decaying only boxes over this union IoU with a better one (faces side by side keep
+# their scores in crowds).
+FINAL_SCORES, FINAL_NMS = ("cascade", "onet"), ("soft", "min")
+SOFT_NMS_SIGMA, SOFT_NMS_IOU = 0.5, 0.3
 
 
 def add_addition_arguments(ap):
     """Command-line flags of our additions to the reference pipeline (detect.py, evaluate.py):
-    the second look and the large-face levels."""
+    the second look, the large-face levels, the cascade score and soft-NMS."""
     ap.add_argument("--large-face-threshold", type=float, default=None, metavar="T",
                     help="P-Net threshold on the pyramid levels that look for faces of --large-face px and "
                          "up (default: the first of --thresholds everywhere, as the reference pipeline)")
@@ -73,6 +87,12 @@ def add_addition_arguments(ap):
                          "0: the reference pipeline)")
     ap.add_argument("--rescore-floor", type=float, default=RESCORE_FLOOR, metavar="F",
                     help=f"lowest score that gets a second look (default {RESCORE_FLOOR})")
+    ap.add_argument("--final-score", choices=FINAL_SCORES, default=FINAL_SCORES[0],
+                    help="a face's score: the geometric mean of R-Net's and O-Net's face probabilities "
+                         "(cascade, default) or O-Net's alone (onet, the reference pipeline)")
+    ap.add_argument("--final-nms", choices=FINAL_NMS, default=FINAL_NMS[0],
+                    help=f"last NMS: Gaussian soft-NMS (soft, default: sigma {SOFT_NMS_SIGMA}, over union IoU "
+                         f"{SOFT_NMS_IOU}) or hard NMS 0.7 over the smaller box (min, the reference pipeline)")
 
 
 @dataclass
@@ -215,16 +235,21 @@ class MTCNN:
 
     def __init__(self, model_dir=None, min_face=20, factor=0.709, thresholds=(0.6, 0.7, 0.7),
                  nms_thresholds=(0.5, 0.7, 0.7, 0.7), gpu=None, caffe=None, stages=3, backend="caffe",
-                 rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR, min_score=0.0,
-                 large_face_threshold=None, large_face=LARGE_FACE):
+                 rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR, min_score=None,
+                 large_face_threshold=None, large_face=LARGE_FACE, final_score="cascade", final_nms="soft"):
         """backend "caffe": pycaffe; "cv2": OpenCV's dnn module on the same prototxt/caffemodel
         (faster on CPU; cv2.setNumThreads governs its threads).  rescore_rounds,
         rescore_floor: the second look (module docstring); 0 rounds: none.
-        min_score: detect() drops the faces of its result scored below it (0: none are).
+        min_score: detect() drops the faces of its result scored below it (default
+        None: none, but soft-NMS drops the boxes it lowers below O-Net's threshold;
+        0: none at all).
         Unlike a higher last threshold it changes nothing before the output: the
         second look rescores the candidates under a stage's threshold, so raising
         O-Net's threshold hands more candidates to it, and some of them climb over
-        the new threshold.
+        the new threshold.  With soft-NMS the scores below O-Net's threshold are
+        those of overlapping boxes that soft-NMS lowered.
+        final_score "cascade" | "onet", final_nms "soft" | "min": the last step
+        (module docstring); "onet" and "min" are the reference pipeline's.
         large_face_threshold: P-Net's threshold on the pyramid levels whose 12 px window
         stands for faces of `large_face` px and up (scale <= 12 / large_face); None: the
         first of `thresholds` on every level, as in the reference."""
@@ -257,7 +282,12 @@ class MTCNN:
         self.thresholds = tuple(float(t) for t in thresholds)
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
         self.rescore_rounds, self.rescore_floor = int(rescore_rounds), float(rescore_floor)
-        self.min_score = float(min_score)
+        self.min_score = None if min_score is None else float(min_score)
+        if final_score not in FINAL_SCORES:
+            raise ValueError(f"final_score must be one of {FINAL_SCORES}, not {final_score!r}")
+        if final_nms not in FINAL_NMS:
+            raise ValueError(f"final_nms must be one of {FINAL_NMS}, not {final_nms!r}")
+        self.final_score, self.final_nms = final_score, final_nms
         self.large_face_threshold = None if large_face_threshold is None else float(large_face_threshold)
         self.large_face = float(large_face)
         self.heads = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
@@ -383,15 +413,27 @@ class MTCNN:
     def onet_stage(self, image, boxes, levels):
         if len(boxes) == 0:
             return np.zeros((0, 5)), np.zeros((0, 5, 2))
+        boxes_in = boxes
         boxes, score, reg, lm = self.score_with_second_look("onet", image, boxes, levels, self.thresholds[2])
         keep = score >= self.thresholds[2]
         b = boxes[keep, :4]
         lm = lm.reshape(len(score), 5, 2)[keep]
         wh = np.stack([b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], axis=1)[:, None, :]
         points = b[:, None, :2] + lm * wh
-        out = apply_regression(np.column_stack([b, score[keep]]), reg[keep])
-        pick = nms(out, self.nms_thresholds[3], "min")
-        return out[pick], points[pick]
+        face = score[keep]
+        if self.final_score == "cascade":
+            # column 4 of the candidates: R-Net's score (after its second look)
+            face = np.sqrt(face * boxes_in[keep, 4])
+        out = apply_regression(np.column_stack([b, face]), reg[keep])
+        if self.final_nms == "min":
+            pick = nms(out, self.nms_thresholds[3], "min")
+            return out[pick], points[pick]
+        # a given min_score here only saves work (detect() drops the same boxes, see soft_nms)
+        floor = self.thresholds[2] if self.min_score is None else self.min_score
+        pick, decayed = soft_nms(out, SOFT_NMS_SIGMA, SOFT_NMS_IOU, min_score=floor)
+        out = out[pick]
+        out[:, 4] = decayed
+        return out, points[pick]
 
     def detect(self, image, stages=None):
         """image: H x W x 3 uint8 BGR -> Detections (after `stages` stages: 1, 2 or 3;
@@ -417,7 +459,7 @@ class MTCNN:
             self._time_stage("onet", t0, boxes)
         else:
             points = np.full((len(boxes), 5, 2), np.nan)
-        keep = boxes[:, 4] >= self.min_score
+        keep = boxes[:, 4] >= (0.0 if self.min_score is None else self.min_score)
         return Detections(boxes[keep, :4], boxes[keep, 4], points[keep])
 
     def _time_stage(self, key, t0, boxes):

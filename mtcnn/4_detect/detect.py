@@ -52,9 +52,10 @@ def add_detector_arguments(ap):
     ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
     ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
     add_addition_arguments(ap)
-    ap.add_argument("--min-score", type=float, default=0.0, metavar="S",
-                    help="keep only the faces scored >= S (default 0: all that pass the thresholds); "
-                         "e.g. 0.99 for photos where a false box costs more than a missed face")
+    ap.add_argument("--min-score", type=float, default=None, metavar="S",
+                    help="keep only the faces scored >= S (default: all that pass the thresholds and "
+                         "stay over O-Net's threshold through soft-NMS); e.g. 0.99 for photos where a "
+                         "false box costs more than a missed face")
     ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe")
     add_device_arguments(ap)
     return ap
@@ -65,7 +66,8 @@ def detector_from_args(args):
                  thresholds=args.thresholds, gpu=args.gpu, backend=args.backend,
                  rescore_rounds=args.rescore_rounds,
                  rescore_floor=args.rescore_floor, min_score=args.min_score,
-                 large_face_threshold=args.large_face_threshold, large_face=args.large_face)
+                 large_face_threshold=args.large_face_threshold, large_face=args.large_face,
+                 final_score=args.final_score, final_nms=args.final_nms)
 
 
 def main(argv=None):

@@ -1,0 +1,19 @@
+# Sourced by the run_*_ablation.sh scripts, after they set ABLATION (the name of
+# their outputs): the two WIDER sets as evaluate.py arguments (EVAL: wider_eval,
+# the test set; TRAIN: wider_train, the nets' training set) and
+#   run NAME ARGS...   evaluate.py ARGS into mtcnn/Result/$ABLATION/NAME/, its
+#                      output into mtcnn/Data/${ABLATION}_NAME.out (last line: the JSON)
+# One thread per evaluation: the AP figures do not depend on load, the times do.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
+PY=${PY:-.venv/bin/python}
+DATA=${FACECASCADE_DATA:-../shared/data}
+EVAL=(--gt "$DATA/wider_eval/wider_face_val_bbx_gt_subset.txt" --images "$DATA/wider_eval/images")
+TRAIN=(--gt "$DATA/wider_train/wider_train_bbx_gt.txt" --images "$DATA/wider_train/images")
+mkdir -p mtcnn/Data "mtcnn/Result/$ABLATION"
+run() {
+    local name=$1; shift
+    $PY mtcnn/evaluate.py "$@" --out "mtcnn/Result/$ABLATION/$name" > "mtcnn/Data/${ABLATION}_$name.out" 2>&1
+    echo "$name: $(tail -1 "mtcnn/Data/${ABLATION}_$name.out" | cut -c1-120)"
+}
