@@ -65,6 +65,7 @@ def main():
         look = f"second look {det.rescore_rounds} rounds from {det.rescore_floor:g}" if det.rescore_rounds else \
             "no second look"
         settings.append(f"our MTCNN min face {args.min_face:g}, factor 0.709, thresholds 0.6/0.7/0.7, {look}, "
+                        f"{det.final_score} score, {det.final_nms} last NMS, "
                         f"{'pycaffe' if args.det_backend == 'caffe' else 'cv2.dnn'}")
     if lc is not None:
         settings.append(f"cascade on {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}")
