@@ -93,7 +93,8 @@ def soft_nms(boxes, sigma=0.5, iou_floor=0.3, min_score=0.0, mode="union"):
 
     Filtering the result at a score t gives the same boxes and scores as a run
     with min_score = t: a box below t can only lower boxes scored lower still.
-    Quadratic in the number of boxes: meant for the few boxes O-Net passes.
+    Quadratic time in the number of boxes (linear memory): meant for the few
+    boxes O-Net passes.
     """
     boxes = np.asarray(boxes, dtype=np.float64)
     if mode not in ("union", "min"):
@@ -101,20 +102,20 @@ def soft_nms(boxes, sigma=0.5, iou_floor=0.3, min_score=0.0, mode="union"):
     if sigma <= 0:
         raise ValueError(f"soft-NMS sigma must be > 0, got {sigma}")
     scores = boxes[:, 4].copy() if len(boxes) else np.zeros(0)
-    alive = np.flatnonzero(scores >= min_score)
-    ious = iou_matrix(boxes[alive], boxes[alive], mode)
-    scores = scores[alive]
-    live = np.ones(len(alive), dtype=bool)
+    live = np.flatnonzero(scores >= min_score)  # indices into boxes, in input order
+    scores = scores[live]
     kept, kept_scores = [], []
-    while live.any():
-        # the best live box; ties: the earlier box, as in nms
-        i = int(np.flatnonzero(live)[np.argmax(scores[live])])
-        kept.append(alive[i])
-        kept_scores.append(scores[i])
-        live[i] = False
-        o = ious[i]
-        scores = np.where(live & (o > iou_floor), scores * np.exp(-(o * o) / sigma), scores)
-        live &= scores >= min_score
+    while len(live):
+        # the best live box (ties: the earlier box, as in nms); one IoU row per
+        # kept box keeps memory linear in the number of boxes
+        j = int(np.argmax(scores))
+        kept.append(live[j])
+        kept_scores.append(scores[j])
+        live, scores = np.delete(live, j), np.delete(scores, j)
+        o = iou_matrix(boxes[kept[-1]][None], boxes[live], mode)[0]
+        scores = np.where(o > iou_floor, scores * np.exp(-(o * o) / sigma), scores)
+        still = scores >= min_score
+        live, scores = live[still], scores[still]
     return np.asarray(kept, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64)
 
 
