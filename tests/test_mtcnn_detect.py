@@ -149,6 +149,65 @@ def test_candidate_batches_give_the_same_scores(detector):
     assert chunked[0][2] is None and chunked[1][2].shape == (20, 10)
 
 
+@pytest.mark.parametrize("key", ["rnet", "onet"])
+def test_mirror_scoring_averages_the_crop_and_its_mirror(caffe, key):
+    """With mirror scoring, a candidate scored at least the second look's floor gets the
+    mean of the net's outputs on its crop and on the crop's mirror; one under it keeps
+    its own.  A candidate on the mirrored image at the mirrored box sees the same two
+    crops, so it gets the same score and mirrored offsets and points."""
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    flipped = np.ascontiguousarray(img[:, ::-1])
+    w = img.shape[1]
+    rng = np.random.default_rng(5)
+    face = np.array(ASTRONAUT_FACE, float)
+    centre = (face[:2] + face[2:]) / 2 + rng.uniform(-40, 40, (60, 2))
+    side = rng.uniform(60, 130, (60, 1))
+    boxes = np.column_stack([centre - side / 2, centre + side / 2])
+    mirrored = boxes.copy()
+    mirrored[:, [0, 2]] = w - boxes[:, [2, 0]]
+    plain = MTCNN(caffe=caffe)
+    both = MTCNN(caffe=caffe, mirror_stages=(key,))
+    # cv2.remap places bilinear samples on a 1/32 px grid, so a crop and the mirror of
+    # the mirrored crop differ slightly; a wrong mapping would be off by tenths
+    TOL = 2e-3
+    # the original image only (no pyramid levels): both crops sample it the same way
+    score, offsets, points = both.score_boxes(key, img, boxes, [])
+    m_score, m_offsets, m_points = both.score_boxes(key, flipped, mirrored, [])
+    s1, o1, p1 = plain.score_boxes(key, img, boxes, [])
+    s2, _, _ = plain.score_boxes(key, flipped, mirrored, [])
+    look = s1 >= both.rescore_floor
+    assert 5 <= look.sum() <= len(boxes) - 5                   # both kinds are exercised
+    np.testing.assert_allclose(score[look], (s1[look] + s2[look]) / 2, atol=TOL)
+    np.testing.assert_array_equal(score[~look], s1[~look])
+    np.testing.assert_array_equal(offsets[~look], o1[~look])
+    assert np.abs(s1 - s2)[look].max() > 1e-2                  # the net itself is not mirror-symmetric
+    same = look & (s2 >= both.rescore_floor)                   # mirrored both ways
+    np.testing.assert_allclose(m_score[same], score[same], atol=TOL)
+    np.testing.assert_allclose((m_offsets[:, [2, 1, 0, 3]] * [-1, 1, -1, 1])[same], offsets[same], atol=TOL)
+    if key == "onet":
+        p, mp = points.reshape(-1, 5, 2)[same], m_points.reshape(-1, 5, 2)[same]
+        np.testing.assert_allclose(1 - mp[:, [1, 0, 2, 4, 3], 0], p[:, :, 0], atol=TOL)
+        np.testing.assert_allclose(mp[:, [1, 0, 2, 4, 3], 1], p[:, :, 1], atol=TOL)
+        np.testing.assert_array_equal(points[~look], p1[~look])
+    with pytest.raises(ValueError, match="mirror_stages"):
+        MTCNN(caffe=caffe, mirror_stages=("pnet",))
+
+
+def test_mirror_stages_flag_reaches_the_detector(caffe):
+    import argparse
+
+    sys.path.insert(0, str(REPO_ROOT / "mtcnn" / "4_detect"))
+    import detect as detect_cli
+    ap = argparse.ArgumentParser()
+    detect_cli.add_detector_arguments(ap)
+    assert detect_cli.detector_from_args(ap.parse_args([])).mirror_stages == ()     # off by default
+    for flags in (["rnet"], ["rnet", "onet"]):
+        det = detect_cli.detector_from_args(ap.parse_args(["--mirror-stages"] + flags))
+        assert det.mirror_stages == tuple(flags)
+    with pytest.raises(SystemExit):
+        ap.parse_args(["--mirror-stages", "pnet"])
+
+
 @pytest.mark.parametrize("key,threshold", [("rnet", 0.7), ("onet", 0.7)])
 def test_second_look_rescores_only_borderline_candidates_on_their_regressed_box(detector, key, threshold):
     """Boxes jittered around the astronaut's face, one round: those scored in
@@ -263,6 +322,7 @@ def test_evaluate_cli_last_line_is_json(tmp_path, caffe):
     for key in ("n_images", "ap_all", "ap_large", "ap_medium", "ap_small", "sec_per_image"):
         assert key in summary
     assert summary["n_images"] == 1 and summary["ap_large"] == pytest.approx(100.0)
+    assert summary["mirror_stages"] == [] and summary["factor"] == 0.709   # the defaults, recorded
     # the end of the PR curve: the face found, every detection kept
     assert summary["recall_all"] == pytest.approx(100.0)
     # per bucket: the one large face found; buckets without a face have no recall

@@ -31,6 +31,12 @@ boxes rather than dropping them; what falls below `min_score` (by default
 O-Net's threshold) leaves, so the output stays as sparse as the reference's,
 while evaluate.py keeps the lower tail (down to 0.05) for the PR curve.
 
+An opt-in one, mirror scoring (`mirror_stages`; mtcnn/README "Mirror scoring"): R-Net
+and/or O-Net also score the crop flipped left-right of each candidate they score at
+least the second look's floor, and the face probability, box offsets and landmarks of
+the mirror, mapped back, are averaged with the crop's.  It costs that net's forwards
+once more for those candidates.
+
 Speed: each pyramid level is one Caffe forward of the whole resized image
 (the input blob is reshaped); R/O-Net candidates go through in batches of
 CANDIDATE_BATCH; the crops of all candidates are bilinear samples gathered
@@ -45,6 +51,7 @@ import cv2
 import numpy as np
 
 from .boxes import apply_regression, nms, soft_nms, square
+from .mtcnn_sampling import flip_targets
 from .paths import REPO_ROOT
 
 SHIPPED_MODEL_DIR = REPO_ROOT / "mtcnn" / "model"
@@ -75,7 +82,7 @@ SOFT_NMS_SIGMA, SOFT_NMS_IOU = 0.5, 0.3
 
 def add_addition_arguments(ap):
     """Command-line flags of our additions to the reference pipeline (detect.py, evaluate.py):
-    the second look, the large-face levels, the cascade score and soft-NMS."""
+    the second look, the large-face levels, the cascade score and soft-NMS, mirror scoring."""
     ap.add_argument("--large-face-threshold", type=float, default=None, metavar="T",
                     help="P-Net threshold on the pyramid levels that look for faces of --large-face px and "
                          "up (default: the first of --thresholds everywhere, as the reference pipeline)")
@@ -93,6 +100,11 @@ def add_addition_arguments(ap):
     ap.add_argument("--final-nms", choices=FINAL_NMS, default=FINAL_NMS[0],
                     help=f"last NMS: Gaussian soft-NMS (soft, default: sigma {SOFT_NMS_SIGMA}, over union IoU "
                          f"{SOFT_NMS_IOU}) or hard NMS 0.7 over the smaller box (min, the reference pipeline)")
+    ap.add_argument("--mirror-stages", nargs="*", choices=("rnet", "onet"), default=[], metavar="NET",
+                    help="rnet and/or onet: that net also scores the mirror image (the crop flipped "
+                         "left-right) of each candidate it scores at least --rescore-floor, and the two "
+                         "outputs are averaged (default: none, as the reference pipeline; "
+                         "mtcnn/README \"Mirror scoring\")")
 
 
 @dataclass
@@ -236,7 +248,8 @@ class MTCNN:
     def __init__(self, model_dir=None, min_face=20, factor=0.709, thresholds=(0.6, 0.7, 0.7),
                  nms_thresholds=(0.5, 0.7, 0.7, 0.7), gpu=None, caffe=None, stages=3, backend="caffe",
                  rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR, min_score=None,
-                 large_face_threshold=None, large_face=LARGE_FACE, final_score="cascade", final_nms="soft"):
+                 large_face_threshold=None, large_face=LARGE_FACE, final_score="cascade", final_nms="soft",
+                 mirror_stages=()):
         """backend "caffe": pycaffe; "cv2": OpenCV's dnn module on the same prototxt/caffemodel
         (faster on CPU; cv2.setNumThreads governs its threads).  rescore_rounds,
         rescore_floor: the second look (module docstring); 0 rounds: none.
@@ -250,6 +263,8 @@ class MTCNN:
         those of overlapping boxes that soft-NMS lowered.
         final_score "cascade" | "onet", final_nms "soft" | "min": the last step
         (module docstring); "onet" and "min" are the reference pipeline's.
+        mirror_stages: "rnet" and/or "onet", the nets that also score the mirrored crops
+        of their candidates (mirror scoring, module docstring); (): none, as the reference.
         large_face_threshold: P-Net's threshold on the pyramid levels whose 12 px window
         stands for faces of `large_face` px and up (scale <= 12 / large_face); None: the
         first of `thresholds` on every level, as in the reference."""
@@ -290,6 +305,10 @@ class MTCNN:
         self.final_score, self.final_nms = final_score, final_nms
         self.large_face_threshold = None if large_face_threshold is None else float(large_face_threshold)
         self.large_face = float(large_face)
+        bad = set(mirror_stages) - {"rnet", "onet"}
+        if bad:
+            raise ValueError(f"mirror_stages may hold 'rnet' and 'onet', not {sorted(bad)}")
+        self.mirror_stages = tuple(mirror_stages)
         self.heads = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
                       "onet": ("prob1", "fc6-2", "fc6-3")}
 
@@ -380,6 +399,25 @@ class MTCNN:
             offsets[i:i + len(prob)] = reg.reshape(len(prob), 4)
             if points is not None:
                 points[i:i + len(prob)] = lm.reshape(len(prob), 10)
+        if key in self.mirror_stages:
+            # the candidates seen in a mirror (crop flipped left-right), outputs mapped back and
+            # averaged; those scored under the second look's floor are rejected outright, as there
+            look = np.flatnonzero(score >= self.rescore_floor)
+            xm = np.ascontiguousarray(x[look, :, :, ::-1])
+            m_score, m_offsets = np.empty(len(look), np.float32), np.empty((len(look), 4), np.float32)
+            m_points = None if points is None else np.empty((len(look), 10), np.float32)
+            for i in range(0, len(look), self.candidate_batch):
+                prob, reg, lm = self._forward(key, xm[i:i + self.candidate_batch])
+                m_score[i:i + len(prob)] = prob[:, 1]
+                m_offsets[i:i + len(prob)] = reg.reshape(len(prob), 4)
+                if m_points is not None:
+                    m_points[i:i + len(prob)] = lm.reshape(len(prob), 10)
+            # flip_targets maps a crop's targets to its mirror's, and back
+            m_offsets, m_points = flip_targets(m_offsets, np.zeros((len(look), 10)) if points is None else m_points)
+            score[look] = 0.5 * (score[look] + m_score)
+            offsets[look] = 0.5 * (offsets[look] + m_offsets)
+            if points is not None:
+                points[look] = 0.5 * (points[look] + m_points)
         return score, offsets, points
 
     def score_with_second_look(self, key, image, boxes, levels, threshold):

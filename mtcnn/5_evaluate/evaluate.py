@@ -87,6 +87,7 @@ def main(argv=None):
                 gpu=args.gpu, backend=args.backend, stages=args.stages, rescore_rounds=args.rescore_rounds,
                 rescore_floor=args.rescore_floor, large_face_threshold=args.large_face_threshold,
                 large_face=args.large_face, final_score=args.final_score, final_nms=args.final_nms,
+                mirror_stages=args.mirror_stages,
                 min_score=args.min_score)
     args.out.mkdir(parents=True, exist_ok=True)
     detections, times, skipped, used = {}, [], SkippedImages(), []
@@ -135,7 +136,8 @@ def main(argv=None):
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
         "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
         "large_face_threshold": args.large_face_threshold, "large_face": args.large_face,
-        "final_score": args.final_score, "final_nms": args.final_nms, "min_score": args.min_score,
+        "final_score": args.final_score, "final_nms": args.final_nms, "mirror_stages": args.mirror_stages,
+        "min_score": args.min_score,
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
         "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
         "pr_curve": str(args.out / "pr_curve.png"),
