@@ -23,6 +23,9 @@ def main():
     ap.add_argument("--det-backend", default="caffe", choices=("caffe", "cv2"))
     ap.add_argument("--rescore-rounds", type=int, default=None,
                     help="the MTCNN's second look (default: the detector's own default; 0: off)")
+    ap.add_argument("--factor", type=float, default=0.709, help="the MTCNN's pyramid factor")
+    ap.add_argument("--mirror-stages", nargs="*", default=[], choices=("rnet", "onet"),
+                    help="the MTCNN's mirror scoring (default: off)")
     args = ap.parse_args()
     single_thread_env(args.threads)
     import cv2
@@ -39,8 +42,8 @@ def main():
         if missing:
             unavailable("ours", f"not shipped: mtcnn/model/{','.join(missing)} missing")
         rounds = RESCORE_ROUNDS if args.rescore_rounds is None else args.rescore_rounds
-        det = MTCNN(min_face=args.min_face, factor=0.709, thresholds=(0.6, 0.7, 0.7),
-                    backend=args.det_backend, rescore_rounds=rounds)
+        det = MTCNN(min_face=args.min_face, factor=args.factor, thresholds=(0.6, 0.7, 0.7),
+                    backend=args.det_backend, rescore_rounds=rounds, mirror_stages=args.mirror_stages)
     if args.task in ("landmarks", "gtbox"):
         from facecascade.cascade import LandmarkCascade
         lc = LandmarkCascade.from_shipped(backend=args.backend)
@@ -64,8 +67,9 @@ def main():
     if det is not None:
         look = f"second look {det.rescore_rounds} rounds from {det.rescore_floor:g}" if det.rescore_rounds else \
             "no second look"
-        settings.append(f"our MTCNN min face {args.min_face:g}, factor 0.709, thresholds 0.6/0.7/0.7, {look}, "
-                        f"{det.final_score} score, {det.final_nms} last NMS, "
+        mirror = f"mirror scoring at {'+'.join(det.mirror_stages)}" if det.mirror_stages else "no mirror scoring"
+        settings.append(f"our MTCNN min face {args.min_face:g}, factor {det.factor:g}, thresholds 0.6/0.7/0.7, "
+                        f"{look}, {mirror}, {det.final_score} score, {det.final_nms} last NMS, "
                         f"{'pycaffe' if args.det_backend == 'caffe' else 'cv2.dnn'}")
     if lc is not None:
         settings.append(f"cascade on {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}")
