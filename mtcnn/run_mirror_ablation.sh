@@ -9,7 +9,7 @@
 # wider_eval (the test set).  Two evaluations at a time, one thread each: the AP
 # figures do not depend on load, the times do (use the contract command alone).
 # Outputs: mtcnn/Data/mirror_<set>_<variant>.out (last line: the JSON).
-# SETS="train" runs wider_train only.  About 20 min on 2 cores.
+# SETS="train" runs wider_train only.  About 17 min on 2 cores.
 ABLATION=mirror
 source "$(dirname "$0")/ablation_common.sh"
 for set in ${SETS:-train eval}; do

@@ -9,6 +9,7 @@
 # figures do not depend on load, the times do (use the contract command alone).
 # Outputs: mtcnn/Data/factor_<set>_<factor>.out (last line: the JSON).
 # SETS="train" runs wider_train only; FACTORS="0.75 0.8" the factors (two at a time).
+# About 5 min on 2 cores.
 ABLATION=factor
 source "$(dirname "$0")/ablation_common.sh"
 read -r -a factors <<< "${FACTORS:-0.75 0.8}"
