@@ -2,9 +2,11 @@
 // CPU forward (direct_conv.hpp) for the convolutions MTCNN is made of: float,
 // 2-D, one group, stride 1, no padding or dilation, a square kernel of 2 or more
 // and output rows of at least kDirectMinWidth pixels.  Those went through im2col
-// and a thin GEMM at 17-35 GFLOP/s and were 87% of P-Net's time; every other
-// convolution, and every backward pass, is the stock code.  CAFFE_NEED_DIRECT_CONV=0
-// in the environment turns the direct path off (to compare the two in one build:
+// and a thin GEMM at 17-35 GFLOP/s and were 87% of P-Net's time.  The narrower ones
+// of that geometry keep the GEMM, after an im2col by row copies (im2col_rows); every
+// other convolution, and every backward pass, is the stock code.
+// CAFFE_NEED_DIRECT_CONV=0 in the environment turns both off, back to the stock
+// im2col + GEMM (to compare them in one build:
 // bench/mtcnn_layer_times.py, tests/test_caffe_need_fast_layers.py), =baseline
 // forces the kernel's SSE2 build on a CPU with AVX2 (tests).
 // The build script copies it over the stock file.
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "caffe/layers/conv_layer.hpp"
+#include "caffe/util/math_functions.hpp"
 // GCC warns that 32-byte vectors are passed differently with AVX: the kernel
 // passes none by value across a call (all of it is inlined into one function
 // per build), so the warning does not apply.
@@ -70,18 +73,73 @@ struct DirectConv<float> {
   }
 };
 
+// caffe_need: im2col of a stride-1, unpadded, undilated 2-D convolution (every one
+// of MTCNN's) as row copies: column-buffer row (c, ki, kj) holds, for each output
+// row y, input row y + ki of channel c from column kj on.  The stock im2col_cpu
+// bounds-checks every element, which cost about as much as the GEMM on R-Net's
+// 22- and 9-pixel outputs.  The buffer is the one im2col_cpu would fill, bit for
+// bit, and the GEMM after it is the stock one.
+template <typename Dtype>
+static void im2col_rows(const Dtype* image, int channels, int height, int width, int kh,
+    int kw, Dtype* col) {
+  const int out_h = height - kh + 1, out_w = width - kw + 1;
+  for (int c = 0; c < channels; ++c) {
+    const Dtype* plane = image + static_cast<size_t>(c) * height * width;
+    for (int ki = 0; ki < kh; ++ki) {
+      for (int kj = 0; kj < kw; ++kj) {
+        for (int y = 0; y < out_h; ++y) {
+          std::memcpy(col, plane + (y + ki) * width + kj, sizeof(Dtype) * out_w);
+          col += out_w;
+        }
+      }
+    }
+  }
+}
+
+template <typename Dtype>
+static std::vector<Dtype>& im2col_rows_buffer() {
+  // one per thread: pycaffe nets in different threads forward at once
+  static thread_local std::vector<Dtype> buffer;
+  return buffer;
+}
+
 template <typename Dtype>
 void ConvolutionLayer<Dtype>::Forward_cpu(const vector<Blob<Dtype>*>& bottom,
       const vector<Blob<Dtype>*>& top) {
   const Dtype* weight = this->blobs_[0]->cpu_data();
   // caffe_need: the direct path, where the layer's geometry allows it
   const int* kernel = this->kernel_shape_.cpu_data();
-  bool direct = DirectConv<Dtype>::available && this->num_spatial_axes_ == 2 &&
-      this->group_ == 1 && !this->is_1x1_ && kernel[0] == kernel[1] && kernel[0] >= 2 &&
-      this->output_shape_[1] >= kDirectMinWidth && std::strcmp(direct_conv_flag(), "0") != 0;
-  for (int i = 0; direct && i < 2; ++i) {
-    direct = this->stride_.cpu_data()[i] == 1 && this->pad_.cpu_data()[i] == 0 &&
+  // stride 1, no padding or dilation, 2-D, one group: the direct kernel's geometry
+  // (square kernels, wide outputs) and the row im2col's (the rest)
+  bool plain = this->num_spatial_axes_ == 2 && this->group_ == 1 && !this->is_1x1_ &&
+      std::strcmp(direct_conv_flag(), "0") != 0;
+  for (int i = 0; plain && i < 2; ++i) {
+    plain = this->stride_.cpu_data()[i] == 1 && this->pad_.cpu_data()[i] == 0 &&
         this->dilation_.cpu_data()[i] == 1;
+  }
+  const bool direct = plain && DirectConv<Dtype>::available && kernel[0] == kernel[1] &&
+      kernel[0] >= 2 && this->output_shape_[1] >= kDirectMinWidth;
+  if (plain && !direct) {
+    const int height = this->input_shape(1), width = this->input_shape(2);
+    const int out_dim = this->output_shape_[0] * this->output_shape_[1];
+    const int kernel_dim = this->channels_ * kernel[0] * kernel[1];
+    std::vector<Dtype>& col = im2col_rows_buffer<Dtype>();
+    col.resize(static_cast<size_t>(kernel_dim) * out_dim);
+    for (int i = 0; i < bottom.size(); ++i) {
+      const Dtype* bottom_data = bottom[i]->cpu_data();
+      Dtype* top_data = top[i]->mutable_cpu_data();
+      for (int n = 0; n < this->num_; ++n) {
+        im2col_rows(bottom_data + n * this->bottom_dim_, this->channels_, height, width,
+            kernel[0], kernel[1], col.data());
+        // the stock forward_cpu_gemm's product, on the same column buffer
+        caffe_cpu_gemm<Dtype>(CblasNoTrans, CblasNoTrans, this->num_output_, out_dim,
+            kernel_dim, Dtype(1), weight, col.data(), Dtype(0), top_data + n * this->top_dim_);
+        if (this->bias_term_) {
+          this->forward_cpu_bias(top_data + n * this->top_dim_, this->blobs_[1]->cpu_data());
+        }
+      }
+    }
+    return;
   }
   if (direct) {
     const bool baseline = std::strcmp(direct_conv_flag(), "baseline") == 0;

@@ -2,7 +2,8 @@
 definitions.  Convolution: the direct kernel (direct_conv.hpp) that takes
 MTCNN's stride-1, unpadded convolutions with wide outputs, against a float64
 reference and against the stock im2col + GEMM path of the same net
-(CAFFE_NEED_DIRECT_CONV=0), which every other geometry still takes, bit for bit.
+(CAFFE_NEED_DIRECT_CONV=0); every other geometry gives that path's bits (the
+narrower stride-1 unpadded ones through caffe_need's im2col by row copies).
 PReLU and max pooling, exactly: PReLU as
 max(x, 0) + slope * min(x, 0) per channel (shared or not, in place or not;
 equal values, where a zero output may differ from the stock loop's in its
@@ -303,13 +304,19 @@ def test_direct_conv_without_bias(caffe, tmp_path, rng, monkeypatch):
     np.testing.assert_allclose(gemm, want, rtol=0, atol=1e-5)
 
 
-# geometries the direct kernel does not handle: padding, stride, dilation, groups, 1x1,
-# a non-square kernel, outputs narrower than 40 (R-Net's, O-Net's after its first): the stock
-# path, bit for bit
+# geometries the direct kernel does not handle, bit for bit as the stock im2col + GEMM:
+# padding, stride, dilation, groups and 1x1 take the stock path itself; outputs narrower
+# than 40 (R-Net's, O-Net's after its first) and non-square kernels take the GEMM after
+# caffe_need's im2col by row copies, whose column buffer must be the stock one exactly:
+# R-Net's three convolutions and O-Net's second to fourth on 2 candidates, odd sizes,
+# one-row and one-column outputs
 STOCK_CASES = [((1, 4, 20, 60), 8, 3, "pad: 1"), ((1, 4, 20, 100), 8, 3, "stride: 2"),
                ((1, 4, 20, 60), 8, 3, "dilation: 2"), ((1, 4, 20, 60), 8, 3, "group: 2"),
-               ((1, 8, 10, 60), 4, 1, ""), ((2, 3, 24, 24), 28, 3, ""), ((2, 32, 23, 23), 64, 3, ""),
-               ((1, 4, 20, 60), 8, 3, "kernel_h: 3 kernel_w: 2")]
+               ((1, 8, 10, 60), 4, 1, ""), ((2, 3, 24, 24), 28, 3, ""), ((2, 28, 11, 11), 48, 3, ""),
+               ((2, 48, 4, 4), 64, 2, ""), ((2, 32, 23, 23), 64, 3, ""), ((2, 64, 10, 10), 64, 3, ""),
+               ((2, 64, 4, 4), 128, 2, ""), ((3, 5, 7, 13), 6, 3, ""), ((1, 2, 3, 9), 3, 3, ""),
+               ((1, 2, 9, 3), 3, 3, ""), ((1, 4, 20, 60), 8, 3, "kernel_h: 3 kernel_w: 2"),
+               ((2, 3, 6, 39), 5, 3, "kernel_h: 1 kernel_w: 3")]
 
 
 @pytest.mark.parametrize("shape,num_output,k,extra", STOCK_CASES)
@@ -323,8 +330,9 @@ def test_other_convolutions_keep_the_stock_path(caffe, tmp_path, rng, monkeypatc
         net.blobs["data"].data[...] = rng.standard_normal(shape).astype(np.float32)
     else:
         net = conv_net(caffe, tmp_path, rng, shape, num_output, k, extra=extra)
-    direct, gemm = conv_outputs(net, monkeypatch)
-    np.testing.assert_array_equal(direct.view(np.uint32), gemm.view(np.uint32))
+    ours, stock = conv_outputs(net, monkeypatch)
+    np.testing.assert_array_equal(ours.view(np.uint32), stock.view(np.uint32))
+    assert np.isfinite(ours).all()                     # every output written
 
 
 def test_direct_conv_gradients_agree_with_its_forward(caffe, tmp_path, rng, monkeypatch):
