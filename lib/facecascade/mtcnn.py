@@ -104,7 +104,8 @@ def add_addition_arguments(ap):
                     help="rnet and/or onet: that net also scores the mirror image (the crop flipped "
                          "left-right) of each candidate it scores at least --rescore-floor, and the two "
                          "outputs are averaged (default: none, as the reference pipeline; "
-                         "mtcnn/README \"Mirror scoring\")")
+                         "mtcnn/README \"Mirror scoring\"); it takes every word after it, so put "
+                         "the input images before it")
 
 
 @dataclass
