@@ -21,12 +21,8 @@ for set in ${SETS:-train eval}; do
 done
 # R-Net's mirror scoring with a finer pyramid (run_pyramid_factor_ablation.sh) as well,
 # and at detect.py's cut (--min-score 0.7)
-for variant in factor_0.8 min_score_0.7; do
-    flags=(--factor 0.8)
-    if [ $variant = min_score_0.7 ]; then flags=(--min-score 0.7); fi
-    for set in ${SETS:-train eval}; do
-        if [ $set = train ]; then D=("${TRAIN[@]}"); else D=("${EVAL[@]}"); fi
-        run ${set}_rnet_$variant "${D[@]}" --mirror-stages rnet "${flags[@]}" &
-    done
-    wait
+for set in ${SETS:-train eval}; do
+    if [ $set = train ]; then D=("${TRAIN[@]}"); else D=("${EVAL[@]}"); fi
+    run ${set}_rnet_factor_0.8 "${D[@]}" --mirror-stages rnet --factor 0.8 &
+    run ${set}_rnet_min_score_0.7 "${D[@]}" --mirror-stages rnet --min-score 0.7; wait
 done

@@ -24,8 +24,8 @@ def main():
     ap.add_argument("--rescore-rounds", type=int, default=None,
                     help="the MTCNN's second look (default: the detector's own default; 0: off)")
     ap.add_argument("--factor", type=float, default=0.709, help="the MTCNN's pyramid factor")
-    ap.add_argument("--mirror-stages", nargs="*", default=[], choices=("rnet", "onet"),
-                    help="the MTCNN's mirror scoring (default: off)")
+    ap.add_argument("--mirror-stages", nargs="*", default=[],
+                    help="the MTCNN's mirror scoring (default: off; MTCNN checks the names)")
     args = ap.parse_args()
     single_thread_env(args.threads)
     import cv2

@@ -77,6 +77,8 @@ LARGE_FACE = 50.0
 # decaying only boxes over this union IoU with a better one (faces side by side keep
 # their scores in crowds).
 FINAL_SCORES, FINAL_NMS = ("cascade", "onet"), ("soft", "min")
+# Mirror scoring (module docstring, off by default): the nets that may also score mirrored crops.
+MIRROR_STAGES = ("rnet", "onet")
 SOFT_NMS_SIGMA, SOFT_NMS_IOU = 0.5, 0.3
 
 
@@ -100,7 +102,7 @@ def add_addition_arguments(ap):
     ap.add_argument("--final-nms", choices=FINAL_NMS, default=FINAL_NMS[0],
                     help=f"last NMS: Gaussian soft-NMS (soft, default: sigma {SOFT_NMS_SIGMA}, over union IoU "
                          f"{SOFT_NMS_IOU}) or hard NMS 0.7 over the smaller box (min, the reference pipeline)")
-    ap.add_argument("--mirror-stages", nargs="*", choices=("rnet", "onet"), default=[], metavar="NET",
+    ap.add_argument("--mirror-stages", nargs="*", choices=MIRROR_STAGES, default=[], metavar="NET",
                     help="rnet and/or onet: that net also scores the mirror image (the crop flipped "
                          "left-right) of each candidate it scores at least --rescore-floor, and the two "
                          "outputs are averaged (default: none, as the reference pipeline; "
@@ -306,9 +308,9 @@ class MTCNN:
         self.final_score, self.final_nms = final_score, final_nms
         self.large_face_threshold = None if large_face_threshold is None else float(large_face_threshold)
         self.large_face = float(large_face)
-        bad = set(mirror_stages) - {"rnet", "onet"}
+        bad = set(mirror_stages) - set(MIRROR_STAGES)
         if bad:
-            raise ValueError(f"mirror_stages may hold 'rnet' and 'onet', not {sorted(bad)}")
+            raise ValueError(f"mirror_stages may hold {MIRROR_STAGES}, not {sorted(bad)}")
         self.mirror_stages = tuple(mirror_stages)
         self.heads = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
                       "onet": ("prob1", "fc6-2", "fc6-3")}
@@ -384,13 +386,10 @@ class MTCNN:
         # the original image first: crop_from_levels picks the smallest level that is fine enough
         return crop_from_levels([(1.0, image)] + [(s, im) for s, im in levels if s < 1.0], boxes, size)
 
-    def score_boxes(self, key, image, boxes, levels):
-        """R-Net ("rnet") or O-Net ("onet") on the candidates `boxes` (N, 4+), cropped
-        as the detector crops them -> face scores (N,), box offsets (N, 4) and
-        O-Net's landmark outputs (N, 10) (None for R-Net)."""
-        crops = self.crop_candidates(image, boxes, levels, {"rnet": 24, "onet": 48}[key])
-        x = ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2)
-        n = len(boxes)
+    def forward_candidates(self, key, x):
+        """R-Net or O-Net on the normalised crops x (N, 3, S, S), in batches of
+        candidate_batch -> face scores (N,), box offsets (N, 4), landmarks (N, 10) or None."""
+        n = len(x)
         score, offsets = np.empty(n, np.float32), np.empty((n, 4), np.float32)
         points = None if key == "rnet" else np.empty((n, 10), np.float32)
         for i in range(0, n, self.candidate_batch):
@@ -400,19 +399,20 @@ class MTCNN:
             offsets[i:i + len(prob)] = reg.reshape(len(prob), 4)
             if points is not None:
                 points[i:i + len(prob)] = lm.reshape(len(prob), 10)
+        return score, offsets, points
+
+    def score_boxes(self, key, image, boxes, levels):
+        """R-Net ("rnet") or O-Net ("onet") on the candidates `boxes` (N, 4+), cropped
+        as the detector crops them -> face scores (N,), box offsets (N, 4) and
+        O-Net's landmark outputs (N, 10) (None for R-Net)."""
+        crops = self.crop_candidates(image, boxes, levels, {"rnet": 24, "onet": 48}[key])
+        x = ((crops - MEAN) * SCALE).transpose(0, 3, 1, 2)
+        score, offsets, points = self.forward_candidates(key, x)
         if key in self.mirror_stages:
             # the candidates seen in a mirror (crop flipped left-right), outputs mapped back and
             # averaged; those scored under the second look's floor are rejected outright, as there
             look = np.flatnonzero(score >= self.rescore_floor)
-            xm = np.ascontiguousarray(x[look, :, :, ::-1])
-            m_score, m_offsets = np.empty(len(look), np.float32), np.empty((len(look), 4), np.float32)
-            m_points = None if points is None else np.empty((len(look), 10), np.float32)
-            for i in range(0, len(look), self.candidate_batch):
-                prob, reg, lm = self._forward(key, xm[i:i + self.candidate_batch])
-                m_score[i:i + len(prob)] = prob[:, 1]
-                m_offsets[i:i + len(prob)] = reg.reshape(len(prob), 4)
-                if m_points is not None:
-                    m_points[i:i + len(prob)] = lm.reshape(len(prob), 10)
+            m_score, m_offsets, m_points = self.forward_candidates(key, np.ascontiguousarray(x[look, :, :, ::-1]))
             # flip_targets maps a crop's targets to its mirror's, and back
             m_offsets, m_points = flip_targets(m_offsets, np.zeros((len(look), 10)) if points is None else m_points)
             score[look] = 0.5 * (score[look] + m_score)
