@@ -12,6 +12,7 @@
 # About 14 min on 2 cores.
 ABLATION=final_step
 source "$(dirname "$0")/ablation_common.sh"
+EVAL+=("${REFERENCE_PYRAMID[@]}") TRAIN+=("${REFERENCE_PYRAMID[@]}")
 REF=(--final-score onet --final-nms min)
 for set in train eval; do
     if [ $set = train ]; then D=("${TRAIN[@]}"); else D=("${EVAL[@]}"); fi

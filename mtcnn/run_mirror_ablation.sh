@@ -12,6 +12,7 @@
 # SETS="train" runs wider_train only.  About 17 min on 2 cores.
 ABLATION=mirror
 source "$(dirname "$0")/ablation_common.sh"
+EVAL+=("${REFERENCE_PYRAMID[@]}") TRAIN+=("${REFERENCE_PYRAMID[@]}")
 for set in ${SETS:-train eval}; do
     if [ $set = train ]; then D=("${TRAIN[@]}"); else D=("${EVAL[@]}"); fi
     run ${set}_off "${D[@]}" &
@@ -23,6 +24,6 @@ done
 # and at detect.py's cut (--min-score 0.7)
 for set in ${SETS:-train eval}; do
     if [ $set = train ]; then D=("${TRAIN[@]}"); else D=("${EVAL[@]}"); fi
-    run ${set}_rnet_factor_0.8 "${D[@]}" --mirror-stages rnet --factor 0.8 &
+    run ${set}_rnet_factor_0.8 "${D[@]}" --mirror-stages rnet --factor 0.8 --large-factor 0.8 &
     run ${set}_rnet_min_score_0.7 "${D[@]}" --mirror-stages rnet --min-score 0.7; wait
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# What a finer image pyramid changes (--factor; the reference and the default:
-# 0.709): more levels, so a face lands closer to the 12 px P-Net was trained on, for
-# more P-Net forwards and candidates; mtcnn/README "Pyramid factor".
+# What a finer image pyramid changes (--factor; the reference's: 0.709), the same
+# step throughout (--large-factor set to it): more levels, so a face lands closer to
+# the 12 px P-Net was trained on, for more P-Net forwards and candidates;
+# mtcnn/README "Mirror scoring and a finer pyramid".
 #
 # The shipped det1/det2/det3, the contract evaluation with the shipped defaults
 # otherwise, on wider_train (the nets' training set, where the choice is made) and on
@@ -16,9 +17,9 @@ read -r -a factors <<< "${FACTORS:-0.75 0.8}"
 for set in ${SETS:-train eval}; do
     if [ $set = train ]; then D=("${TRAIN[@]}"); else D=("${EVAL[@]}"); fi
     for ((i = 0; i < ${#factors[@]}; i += 2)); do
-        run ${set}_${factors[i]} "${D[@]}" --factor "${factors[i]}" &
+        run ${set}_${factors[i]} "${D[@]}" --factor "${factors[i]}" --large-factor "${factors[i]}" &
         if [ -n "${factors[i + 1]:-}" ]; then
-            run ${set}_${factors[i + 1]} "${D[@]}" --factor "${factors[i + 1]}"
+            run ${set}_${factors[i + 1]} "${D[@]}" --factor "${factors[i + 1]}" --large-factor "${factors[i + 1]}"
         fi
         wait
     done

@@ -12,8 +12,8 @@
 ABLATION=second_look
 source "$(dirname "$0")/ablation_common.sh"
 # the last step of the time the table was made (2026-11-23): O-Net's score, hard NMS
-EVAL+=(--final-score onet --final-nms min)
-TRAIN+=(--final-score onet --final-nms min)
+EVAL+=(--final-score onet --final-nms min "${REFERENCE_PYRAMID[@]}")
+TRAIN+=(--final-score onet --final-nms min "${REFERENCE_PYRAMID[@]}")
 run eval_r0 "${EVAL[@]}" --rescore-rounds 0 &
 run eval_r1_f05 "${EVAL[@]}" --rescore-rounds 1 --rescore-floor 0.5; wait
 run eval_r1_f03 "${EVAL[@]}" --rescore-rounds 1 --rescore-floor 0.3 &

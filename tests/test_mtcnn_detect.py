@@ -13,7 +13,7 @@ import pytest
 import skimage.data
 
 from facecascade.images import read_image
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR
+from facecascade.mtcnn import LARGE_FACTOR, MTCNN, SHIPPED_MODEL_DIR, pyramid_scales
 from facecascade.paths import REPO_ROOT
 
 # The documented operating point: no false box scores above it on the
@@ -32,6 +32,17 @@ def detector(caffe):
     if not (SHIPPED_MODEL_DIR / "det3.caffemodel").is_file():
         pytest.fail(f"shipped MTCNN models missing in {SHIPPED_MODEL_DIR}", pytrace=False)
     return MTCNN(caffe=caffe)
+
+
+def detector_cli(flags):
+    """The detector that mtcnn/detect.py builds from these command-line flags."""
+    import argparse
+
+    sys.path.insert(0, str(REPO_ROOT / "mtcnn" / "4_detect"))
+    import detect as detect_cli
+    ap = argparse.ArgumentParser()
+    detect_cli.add_detector_arguments(ap)
+    return detect_cli.detector_from_args(ap.parse_args(flags))
 
 
 def contains_points(box, pts):
@@ -66,8 +77,10 @@ def test_large_face_threshold_applies_to_large_face_levels_only(detector):
     assert detector.large_face_threshold is None
     assert {detector.pnet_threshold(s) for s in (1.0, 0.6, 12 / 50, 0.05)} == {detector.thresholds[0]}
     img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
-    default, _ = detector.pnet_stage(img)
     try:
+        # the reference pyramid, so that large_face below moves the threshold alone
+        detector.large_factor = None
+        default, _ = detector.pnet_stage(img)
         detector.large_face_threshold, detector.large_face = 0.2, 50.0
         # a level's 12 px window stands for faces of 12 / scale px
         assert detector.pnet_threshold(12 / 50) == 0.2 and detector.pnet_threshold(12 / 80) == 0.2
@@ -78,7 +91,7 @@ def test_large_face_threshold_applies_to_large_face_levels_only(detector):
         detector.large_face_threshold, detector.large_face = 0.2, 1e9     # no level that coarse
         none_coarse, _ = detector.pnet_stage(img)
     finally:
-        detector.large_face_threshold, detector.large_face = None, 50.0
+        detector.large_face_threshold, detector.large_face, detector.large_factor = None, 50.0, LARGE_FACTOR
     np.testing.assert_array_equal(same, default)
     np.testing.assert_array_equal(none_coarse, default)
     assert len(lowered) > len(default)
@@ -86,6 +99,27 @@ def test_large_face_threshold_applies_to_large_face_levels_only(detector):
     # (squared after their regression, which moves a side by a fraction of it)
     extra = lowered[[not np.any(np.all(np.isclose(b, default), axis=1)) for b in lowered]]
     assert len(extra) and np.all(extra[:, 2] - extra[:, 0] > 0.6 * 50)
+
+
+def test_large_factor_refines_the_large_face_levels_of_the_detector(detector):
+    """The finer step between the large-face levels is the default; the levels P-Net runs on
+    are pyramid_scales' with it, the finer levels the reference's; with large_factor None
+    (or --large-factor equal to --factor) the pyramid is the reference's."""
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    assert detector.large_factor == LARGE_FACTOR == 0.8
+    _, levels = detector.pnet_stage(img)
+    fine = pyramid_scales(512, 512, 20, 0.709, large_factor=0.8, large_face=50.0)
+    reference = pyramid_scales(512, 512, 20, 0.709)
+    assert [s for s, _ in levels] == fine and len(fine) > len(reference)
+    try:
+        detector.large_factor = None
+        _, ref_levels = detector.pnet_stage(img)
+    finally:
+        detector.large_factor = LARGE_FACTOR
+    assert [s for s, _ in ref_levels] == reference
+    for flags, want in (([], 0.8), (["--large-factor", "0.75"], 0.75), (["--large-factor", "0.709"], None),
+                        (["--factor", "0.8"], None)):
+        assert detector_cli(flags).large_factor == want
 
 
 def test_min_score_only_drops_the_faces_scored_below_it(detector, caffe):
@@ -194,18 +228,11 @@ def test_mirror_scoring_averages_the_crop_and_its_mirror(caffe, key):
 
 
 def test_mirror_stages_flag_reaches_the_detector(caffe):
-    import argparse
-
-    sys.path.insert(0, str(REPO_ROOT / "mtcnn" / "4_detect"))
-    import detect as detect_cli
-    ap = argparse.ArgumentParser()
-    detect_cli.add_detector_arguments(ap)
-    assert detect_cli.detector_from_args(ap.parse_args([])).mirror_stages == ()     # off by default
+    assert detector_cli([]).mirror_stages == ()     # off by default
     for flags in (["rnet"], ["rnet", "onet"]):
-        det = detect_cli.detector_from_args(ap.parse_args(["--mirror-stages"] + flags))
-        assert det.mirror_stages == tuple(flags)
+        assert detector_cli(["--mirror-stages"] + flags).mirror_stages == tuple(flags)
     with pytest.raises(SystemExit):
-        ap.parse_args(["--mirror-stages", "pnet"])
+        detector_cli(["--mirror-stages", "pnet"])
 
 
 @pytest.mark.parametrize("key,threshold", [("rnet", 0.7), ("onet", 0.7)])
@@ -322,7 +349,7 @@ def test_evaluate_cli_last_line_is_json(tmp_path, caffe):
     for key in ("n_images", "ap_all", "ap_large", "ap_medium", "ap_small", "sec_per_image"):
         assert key in summary
     assert summary["n_images"] == 1 and summary["ap_large"] == pytest.approx(100.0)
-    assert summary["mirror_stages"] == [] and summary["factor"] == 0.709   # the defaults, recorded
+    assert summary["mirror_stages"] == [] and summary["factor"] == 0.709 and summary["large_factor"] == 0.8
     # the end of the PR curve: the face found, every detection kept
     assert summary["recall_all"] == pytest.approx(100.0)
     # per bucket: the one large face found; buckets without a face have no recall

@@ -31,6 +31,22 @@ def test_pyramid_flag_changes_levels():
     assert len(pyramid_scales(480, 640, 20, 0.5)) < len(pyramid_scales(480, 640, 20, 0.709))
 
 
+def test_pyramid_large_factor_refines_only_large_face_levels():
+    ref = pyramid_scales(700, 1024, 20, 0.709)
+    fine = pyramid_scales(700, 1024, 20, 0.709, large_factor=0.8, large_face=50)
+    faces = 12 / np.array(fine)  # the face size each level looks for
+    # up to the first level for faces of 50 px and up, the reference's levels exactly
+    first_large = int(np.argmax(faces >= 50))
+    assert fine[:first_large + 1] == ref[:first_large + 1]
+    assert faces[first_large] == pytest.approx(20 / 0.709 ** 3)  # 56.1 px
+    # then steps of 0.8, down to the last level whose short side keeps >= 12 px
+    np.testing.assert_allclose(np.array(fine[first_large + 1:]) / np.array(fine[first_large:-1]), 0.8)
+    assert 700 * fine[-1] >= 12 and 700 * fine[-1] * 0.8 < 12
+    assert len(fine) > len(ref)
+    with pytest.raises(ValueError, match="large factor"):
+        pyramid_scales(100, 100, large_factor=1.0)
+
+
 def test_cell_to_box_back_computation():
     prob = np.zeros((5, 6))
     prob[2, 3] = 0.9   # row y=2, column x=3

@@ -31,6 +31,11 @@ boxes rather than dropping them; what falls below `min_score` (by default
 O-Net's threshold) leaves, so the output stays as sparse as the reference's,
 while evaluate.py keeps the lower tail (down to 0.05) for the PR curve.
 
+And one in the pyramid (`large_factor`; mtcnn/README "Finer large-face levels"): from
+the first level that looks for faces of LARGE_FACE (50) px and up, the levels step by
+LARGE_FACTOR (0.8) instead of the reference's 0.709, so a large face lands nearer the
+12 px P-Net was trained on; those levels are small images, so the extra ones cost little.
+
 An opt-in one, mirror scoring (`mirror_stages`; mtcnn/README "Mirror scoring"): R-Net
 and/or O-Net also score the crop flipped left-right of each candidate they score at
 least the second look's floor, and the face probability, box offsets and landmarks of
@@ -70,9 +75,12 @@ CANDIDATE_BATCH = 64
 RESCORE_FLOOR, RESCORE_ROUNDS = 0.1, 3
 
 
-# Large-face levels (off by default): P-Net's threshold on the pyramid levels whose 12 px window
-# stands for faces of LARGE_FACE px and up, where P-Net has few windows to judge.
-LARGE_FACE = 50.0
+# Large-face levels: the pyramid levels whose 12 px window stands for faces of LARGE_FACE px
+# and up.  Between them the pyramid steps by LARGE_FACTOR, finer than the reference's 0.709
+# (those levels are small images, so the extra ones cost little; mtcnn/README "Finer
+# large-face levels"); on them P-Net's threshold may be lowered (large_face_threshold, off
+# by default), as P-Net has few windows to judge there.
+LARGE_FACE, LARGE_FACTOR = 50.0, 0.8
 # The last step (module docstring): cascade score, Gaussian soft-NMS with this sigma,
 # decaying only boxes over this union IoU with a better one (faces side by side keep
 # their scores in crowds).
@@ -89,7 +97,13 @@ def add_addition_arguments(ap):
                     help="P-Net threshold on the pyramid levels that look for faces of --large-face px and "
                          "up (default: the first of --thresholds everywhere, as the reference pipeline)")
     ap.add_argument("--large-face", type=float, default=LARGE_FACE, metavar="PX",
-                    help=f"smallest face size of the levels --large-face-threshold applies to (default {LARGE_FACE:g})")
+                    help="smallest face size of the levels --large-factor and --large-face-threshold apply to "
+                         f"(default {LARGE_FACE:g})")
+    ap.add_argument("--large-factor", type=float, default=LARGE_FACTOR, metavar="F",
+                    help="pyramid step between the levels that look for faces of --large-face px and up "
+                         f"(default {LARGE_FACTOR:g}; those levels are small, so a finer step there costs "
+                         "little: mtcnn/README \"Finer large-face levels\"); the value of --factor gives "
+                         "the reference pipeline's one step")
     ap.add_argument("--rescore-rounds", type=int, default=RESCORE_ROUNDS, metavar="N",
                     help="second look: R-Net / O-Net candidates scored in [--rescore-floor, threshold) are "
                          f"scored again on their regressed box, up to N times (default {RESCORE_ROUNDS}; "
@@ -129,19 +143,30 @@ def empty_detections():
     return Detections(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2)))
 
 
-def pyramid_scales(height, width, min_face=20, factor=0.709, min_size=PNET_CELL):
-    """Scales at which P-Net's 12 px window covers faces of min_face px and up."""
-    if not 0 < factor < 1:
-        raise ValueError(f"pyramid factor must be in (0, 1), got {factor}")
+def pyramid_scales(height, width, min_face=20, factor=0.709, min_size=PNET_CELL, large_factor=None,
+                   large_face=LARGE_FACE):
+    """Scales at which P-Net's 12 px window covers faces of min_face px and up.
+
+    large_factor (None or factor: factor throughout, as the reference): the step between
+    the levels that look for faces of large_face px and up, from the first such level on
+    (a finer step there costs little: those levels are small)."""
+    if large_factor == factor:
+        large_factor = None  # the reference's scales exactly, not products of the same powers
+    for name, f in (("factor", factor), ("large factor", large_factor)):
+        if f is not None and not 0 < f < 1:
+            raise ValueError(f"pyramid {name} must be in (0, 1), got {f}")
     if min_face <= 0:
         raise ValueError(f"min face must be > 0, got {min_face}")
     m = min_size / float(min_face)
     short = min(height, width) * m
     scales = []
-    k = 0
-    while short * factor ** k >= min_size:
-        scales.append(m * factor ** k)
-        k += 1
+    k = j = 0  # steps of factor, then of large_factor (powers, not a running product: the reference's scales)
+    while short * factor ** k * (large_factor or 1.0) ** j >= min_size:
+        scales.append(m * factor ** k * (large_factor or 1.0) ** j)
+        if large_factor is not None and min_size / scales[-1] >= large_face:
+            j += 1
+        else:
+            k += 1
     return scales
 
 
@@ -252,7 +277,7 @@ class MTCNN:
                  nms_thresholds=(0.5, 0.7, 0.7, 0.7), gpu=None, caffe=None, stages=3, backend="caffe",
                  rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR, min_score=None,
                  large_face_threshold=None, large_face=LARGE_FACE, final_score="cascade", final_nms="soft",
-                 mirror_stages=()):
+                 mirror_stages=(), large_factor=LARGE_FACTOR):
         """backend "caffe": pycaffe; "cv2": OpenCV's dnn module on the same prototxt/caffemodel
         (faster on CPU; cv2.setNumThreads governs its threads).  rescore_rounds,
         rescore_floor: the second look (module docstring); 0 rounds: none.
@@ -270,7 +295,9 @@ class MTCNN:
         of their candidates (mirror scoring, module docstring); (): none, as the reference.
         large_face_threshold: P-Net's threshold on the pyramid levels whose 12 px window
         stands for faces of `large_face` px and up (scale <= 12 / large_face); None: the
-        first of `thresholds` on every level, as in the reference."""
+        first of `thresholds` on every level, as in the reference.
+        large_factor: the pyramid's step between those levels (pyramid_scales); None or
+        `factor`: `factor` throughout, as in the reference."""
         if backend not in ("caffe", "cv2"):
             raise ValueError(f"backend must be 'caffe' or 'cv2', not {backend!r}")
         self.backend = backend
@@ -297,6 +324,7 @@ class MTCNN:
         self.pnet_max_pixels = PNET_MAX_PIXELS
         self.candidate_batch = CANDIDATE_BATCH
         self.factor = float(factor)
+        self.large_factor = None if large_factor in (None, factor) else float(large_factor)
         self.thresholds = tuple(float(t) for t in thresholds)
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
         self.rescore_rounds, self.rescore_floor = int(rescore_rounds), float(rescore_floor)
@@ -362,7 +390,8 @@ class MTCNN:
     def pnet_stage(self, image, levels=None):
         """-> (candidates (N, 5) squared boxes with scores, pyramid levels)."""
         h, w = image.shape[:2]
-        scales = pyramid_scales(h, w, self.min_face, self.factor)
+        scales = pyramid_scales(h, w, self.min_face, self.factor, large_factor=self.large_factor,
+                                large_face=self.large_face)
         levels = build_levels(image, scales) if levels is None else levels
         found = []
         for s, img in levels:

@@ -85,8 +85,9 @@ def main():
     out = args.out or REPO_ROOT / "mtcnn" / "Data" / f"hard_{size}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     caffe = import_caffe(args.gpu)
-    # no second look: the shipped det2/det3 were trained on data mined without it
-    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_rounds=0)
+    # no second look and the reference pyramid: the shipped det2/det3 were trained on data mined so
+    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_rounds=0,
+                large_factor=None)
     rng = np.random.default_rng(args.seed)
     parts, skipped = [], SkippedImages()
     n_faces = n_found = n_cand = 0

@@ -67,7 +67,8 @@ def detector_from_args(args):
                  rescore_rounds=args.rescore_rounds,
                  rescore_floor=args.rescore_floor, min_score=args.min_score,
                  large_face_threshold=args.large_face_threshold, large_face=args.large_face,
-                 final_score=args.final_score, final_nms=args.final_nms, mirror_stages=args.mirror_stages)
+                 final_score=args.final_score, final_nms=args.final_nms, mirror_stages=args.mirror_stages,
+                 large_factor=args.large_factor)
 
 
 def main(argv=None):

@@ -87,7 +87,7 @@ def main(argv=None):
                 gpu=args.gpu, backend=args.backend, stages=args.stages, rescore_rounds=args.rescore_rounds,
                 rescore_floor=args.rescore_floor, large_face_threshold=args.large_face_threshold,
                 large_face=args.large_face, final_score=args.final_score, final_nms=args.final_nms,
-                mirror_stages=args.mirror_stages,
+                mirror_stages=args.mirror_stages, large_factor=args.large_factor,
                 min_score=args.min_score)
     args.out.mkdir(parents=True, exist_ok=True)
     detections, times, skipped, used = {}, [], SkippedImages(), []
@@ -137,6 +137,7 @@ def main(argv=None):
         "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
         "large_face_threshold": args.large_face_threshold, "large_face": args.large_face,
         "final_score": args.final_score, "final_nms": args.final_nms, "mirror_stages": args.mirror_stages,
+        "large_factor": args.large_factor,
         "min_score": args.min_score,
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
         "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
