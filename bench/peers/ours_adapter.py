@@ -68,7 +68,9 @@ def main():
         look = f"second look {det.rescore_rounds} rounds from {det.rescore_floor:g}" if det.rescore_rounds else \
             "no second look"
         mirror = f"mirror scoring at {'+'.join(det.mirror_stages)}" if det.mirror_stages else "no mirror scoring"
-        settings.append(f"our MTCNN min face {args.min_face:g}, factor {det.factor:g}, thresholds 0.6/0.7/0.7, "
+        step = f"factor {det.factor:g}" + (f" ({det.large_factor:g} between the levels for faces of "
+                                          f"{det.large_face:g} px and up)" if det.large_factor else "")
+        settings.append(f"our MTCNN min face {args.min_face:g}, {step}, thresholds 0.6/0.7/0.7, "
                         f"{look}, {mirror}, {det.final_score} score, {det.final_nms} last NMS, "
                         f"{'pycaffe' if args.det_backend == 'caffe' else 'cv2.dnn'}")
     if lc is not None:

@@ -54,7 +54,7 @@ def add_detector_arguments(ap):
     add_addition_arguments(ap)
     ap.add_argument("--min-score", type=float, default=None, metavar="S",
                     help="keep only the faces scored >= S (default: all that pass the thresholds and "
-                         "stay over O-Net's threshold through soft-NMS); e.g. 0.99 for photos where a "
+                         "stay over O-Net's threshold through soft-NMS); e.g. 0.98 for photos where a "
                          "false box costs more than a missed face")
     ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe")
     add_device_arguments(ap)
