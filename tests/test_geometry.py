@@ -99,6 +99,19 @@ def test_level2_region_clips_and_clamps_but_is_never_empty():
     assert geo.crop(img, region).shape == (48, 48, 3)
 
 
+def test_level2_region_floor_follows_what_level_1_saw():
+    small = PTS * 0.3 + 500                                     # a face of about 10 px in a 1000 px photo
+    half = 1.35 * geo.level2_scale(small, "points")
+    region, clamped = geo.level2_region(small, 1000, 1000, 1.35, "points", level1_side=14.0)
+    assert not clamped and region.width == pytest.approx(2 * half)
+    # against the photo's size (the default: level 1 saw the whole image) the floor is 50 px
+    region, clamped = geo.level2_region(small, 1000, 1000, 1.35, "points")
+    assert clamped and region.width == pytest.approx(100.0)
+    collapsed = np.repeat(small[:1], 5, axis=0)
+    region, clamped = geo.level2_region(collapsed, 1000, 1000, 1.35, "points", level1_side=400.0)
+    assert clamped and region.width == pytest.approx(2 * geo.L2_MIN_HALF_SHARE * 400.0)
+
+
 def test_similarity_alignment_recovers_a_known_transform():
     angle, scale, t = np.deg2rad(20), 1.7, np.array([12.0, -5.0])
     rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])

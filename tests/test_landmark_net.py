@@ -119,6 +119,32 @@ def test_pycaffe_and_opencv_dnn_agree_within_half_a_pixel(caffe, test_data):
         assert np.abs(ra.l2 - rb.l2).max() < 0.5
 
 
+@pytest.mark.parametrize("face_px", [24, 40])
+def test_cascade_keeps_the_face_scale_on_a_small_face_in_a_large_photo(caffe, test_data, face_px):
+    """A face of face_px in a 1280x960 photo, as the detector hands them over in a
+    crowd: level 2's crop follows level 1's points, not the photo's size (a floor
+    of 5 % of the photo made it 128 px, five faces wide, and the refined points
+    came out 1.3-3.7 eye distances off)."""
+    import cv2
+
+    from facecascade.images import read_image
+    lc = LandmarkCascade.from_shipped(backend="caffe")
+    for r in read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt"):
+        img = read_image(r.image)
+        box = geo.fit_box(r.points)
+        s = face_px / (box[2] - box[0])
+        small = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+        photo = np.full((960, 1280, 3), 127, np.uint8)
+        x0, y0 = 600, 400
+        photo[y0:y0 + small.shape[0], x0:x0 + small.shape[1]] = small
+        pts = (np.asarray(r.points) + 0.5) * s - 0.5 + [x0, y0]   # pixel centres scale about -0.5
+        small_box = geo.fit_box(pts)
+        res = lc.predict(photo, small_box)
+        assert res.l2_region.width < 1.5 * (small_box[2] - small_box[0]), r.image
+        nme = np.linalg.norm(res.l2 - pts, axis=1).mean() / np.linalg.norm(pts[0] - pts[1])
+        assert nme < 0.25, f"{r.image}: level-2 points {nme:.2f} eye distances off at {face_px} px"
+
+
 def test_a_second_level_2_pass_runs_level_2_on_its_own_points(caffe, test_data):
     records = read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt")
     from facecascade.images import read_image

@@ -113,8 +113,9 @@ class LandmarkCascade:
         points, clamped = l1, [False] * n
         for _ in range(self.l2_passes):
             l2_regions = []
-            for k, (img, p) in enumerate(zip(images, points)):
-                region, c = geo.level2_region(p, img.shape[1], img.shape[0], self.l2_half_factor, self.l2_scale)
+            for k, (img, p, r1) in enumerate(zip(images, points, regions)):
+                region, c = geo.level2_region(p, img.shape[1], img.shape[0], self.l2_half_factor, self.l2_scale,
+                                              level1_side=max(r1.width, r1.height))
                 l2_regions.append(region)
                 clamped[k] = clamped[k] or c
             crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])

@@ -195,17 +195,27 @@ def level2_scale(points, rule=SEED_L2_SCALE):
     raise ValueError(f"unknown level-2 scale rule {rule!r} (one of {', '.join(L2_SCALES)})")
 
 
-def level2_region(l1_points, img_w, img_h, half_factor=SEED_L2_HALF_FACTOR, scale=SEED_L2_SCALE):
+# The smallest level-2 half-side, as a share of the longer side of what level 1 saw:
+# a collapsed level-1 guess (points on top of each other) still gets a crop.
+L2_MIN_HALF_SHARE = 0.05
+
+
+def level2_region(l1_points, img_w, img_h, half_factor=SEED_L2_HALF_FACTOR, scale=SEED_L2_SCALE,
+                  level1_side=None):
     """The level-2 crop: a square centred on level 1's nose with half-side
     half_factor x level2_scale(points, scale) (the seed: 2 x |nose - left eye|),
     clipped to the image.  Returns (region, clamped): `clamped` is True when
     level 1's points fell outside the image or the crop would have been
-    degenerate, and the crop was moved/grown to stay valid."""
+    degenerate, and the crop was moved/grown to stay valid.
+    level1_side: the longer side of level 1's region (default: the image's, as
+    in the whole-image mode); the half-side is at least L2_MIN_HALF_SHARE of it.
+    Relative to the image instead, a 20 px face in a 1000 px photo got a level-2
+    crop of 100 px, five faces wide, and level 2 read it as one face."""
     p = np.asarray(l1_points, dtype=np.float64)
     nose = p[2]
     half = half_factor * level2_scale(p, scale)
     clamped = False
-    min_half = 0.05 * max(img_w, img_h)  # a collapsed level-1 guess still gets a face-sized crop
+    min_half = L2_MIN_HALF_SHARE * (max(img_w, img_h) if level1_side is None else level1_side)
     if not np.isfinite(half) or half < min_half:
         half, clamped = min_half, True
     cx = float(np.clip(nose[0], -0.5, img_w - 0.5))
