@@ -81,3 +81,15 @@ def test_skipped_images_are_counted_reported_and_the_run_goes_on(tmp_path, photo
     quiet = SkippedImages(report=False)
     assert quiet.read(tmp_path / "missing.jpg") is None and len(quiet) == 1
     assert capsys.readouterr().err == ""
+
+
+def test_point_dots_stay_smaller_than_a_small_face():
+    from facecascade.drawing import draw_points
+    face = np.array([[0.0, 0.0], [4, 0], [2, 2], [0, 4], [4, 4]])     # a 10 px face's points, 4 px apart
+    small = draw_points(np.zeros((1000, 1000, 3), np.uint8), face * 1 + 500)
+    large = draw_points(np.zeros((1000, 1000, 3), np.uint8), face * 50 + 300)
+    # the image's size alone gives both radius 5: the small face's dots merge into one blot of 243 px
+    assert np.count_nonzero(small[..., 1]) <= 5 * 12                     # five dots of radius 1 (anti-aliased)
+    assert np.count_nonzero(large[..., 1]) > 5 * 60                     # five dots of radius 5
+    nan = draw_points(np.zeros((100, 100, 3), np.uint8), np.full((5, 2), np.nan))
+    assert not nan.any()

@@ -6,21 +6,32 @@ GREEN, RED, BLUE, YELLOW = (0, 255, 0), (0, 0, 255), (255, 0, 0), (0, 255, 255) 
 
 
 def draw_points(img, points, color=GREEN, radius=None):
-    """Draw 5 points in place; radius scales with the image when not given."""
-    radius = radius or max(1, int(round(max(img.shape[:2]) / 200)))
-    for x, y in np.asarray(points, dtype=np.float64).reshape(-1, 2):
+    """Draw 5 points in place.  Without a radius it scales with the image, but stays
+    under a tenth of the points' own spread, so that the dots of a small face in a
+    large photo do not cover the face."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    if not radius:
+        finite = np.isfinite(pts).all(axis=1)
+        spread = np.ptp(pts[finite], axis=0).max() if finite.any() else np.inf
+        radius = max(1, int(round(min(max(img.shape[:2]) / 200, spread / 10))))
+    for x, y in pts:
         if np.isfinite(x) and np.isfinite(y):
             cv2.circle(img, (int(round(x)), int(round(y))), radius, color, -1, cv2.LINE_AA)
     return img
 
 
 def draw_box(img, box, color=YELLOW, text=None, thickness=None):
+    """Draw a box in place, with `text` above it.  The line and the text scale with the
+    image, the text no wider than about the box (small faces in crowds stay readable)."""
     thickness = thickness or max(1, int(round(max(img.shape[:2]) / 400)))
     x1, y1, x2, y2 = (int(round(v)) for v in box)
     cv2.rectangle(img, (x1, y1), (x2, y2), color, thickness)
     if text:
-        cv2.putText(img, text, (x1, max(0, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.4 * thickness, color, thickness, cv2.LINE_AA)
+        # FONT_HERSHEY_SIMPLEX is about 20 px per character at scale 1
+        scale = max(0.3, min(0.4 * thickness, 1.5 * (x2 - x1) / (20 * len(text))))
+        weight = max(1, min(thickness, int(round(scale / 0.4))))
+        cv2.putText(img, text, (x1, max(0, y1 - 4)), cv2.FONT_HERSHEY_SIMPLEX, scale, color, weight,
+                    cv2.LINE_AA)
     return img
 
 
