@@ -318,17 +318,22 @@ def test_odd_inputs(detector):
         detector.detect(np.zeros((100, 80), np.uint8))                   # must be BGR: read_image converts
 
 
-def test_detect_cli_on_grayscale_and_16bit(tmp_path, caffe):
+def test_detect_cli_on_grayscale_and_16bit_and_says_when_it_finds_no_face(tmp_path, caffe, capsys):
     img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2GRAY)
     cv2.imwrite(str(tmp_path / "gray.png"), img)
     cv2.imwrite(str(tmp_path / "deep.png"), (img.astype(np.uint16) * 257))
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
     sys.path.insert(0, str(REPO_ROOT / "mtcnn" / "4_detect"))
     import detect as detect_cli
+    cv2.imwrite(str(tmp_path / "wall.png"), np.full((300, 400), 200, np.uint8))
     res = detect_cli.main([str(tmp_path), "--out", str(tmp_path / "out")])
+    out, err = capsys.readouterr()
+    assert f"{tmp_path / 'wall.png'}: no face found (--min-face 20, --thresholds 0.6 0.7 0.7)" in err
+    assert json.loads(out.strip().splitlines()[-1])["images_without_faces"] == 1
+    assert res.pop(str(tmp_path / "wall.png")) == []
     data = json.loads((tmp_path / "out" / "detections.json").read_text())
-    assert set(data) == set(res) and len(data) == 2                      # broken.jpg skipped
-    for faces in data.values():
+    assert set(data) == set(res) | {str(tmp_path / "wall.png")} and len(res) == 2     # broken.jpg skipped
+    for faces in res.values():
         assert any(f["score"] > 0.9 for f in faces)
         assert all(len(f["landmarks"]) == 5 for f in faces)
     assert (tmp_path / "out" / "drawn" / "gray.jpg").is_file()

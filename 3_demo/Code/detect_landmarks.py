@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mtcnn" / "4_detect
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from detect import add_detector_arguments, detector_from_args, list_inputs  # noqa: E402
+from detect import add_detector_arguments, detector_from_args, list_inputs, note_no_face  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.images import SkippedImages, write_image  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
@@ -55,6 +55,8 @@ def main(argv=None):
         if img is None:
             continue
         faces = det.detect(img)
+        if not len(faces):
+            note_no_face(where, det)
         drawn = img.copy()
         entries = []
         # all faces of the image in one level-1 and one level-2 forward
@@ -77,6 +79,7 @@ def main(argv=None):
     tmp.write_text(json.dumps(results, indent=1))
     tmp.replace(args.out / "landmarks.json")
     print(json.dumps({"images": len(results), "skipped": len(skipped), "faces": n_faces,
+                      "images_without_faces": sum(not v for v in results.values()),
                       "json": str(args.out / "landmarks.json")}))
 
 

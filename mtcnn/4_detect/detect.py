@@ -5,7 +5,8 @@ Writes <out>/detections.json ({image: [{box, score, landmarks}, ...]}) and one
 drawn image per input (<out>/drawn/<name>.jpg: boxes with scores, 5 points).
 Any image OpenCV reads works: grayscale, RGBA and 16-bit are converted, EXIF
 orientation is honoured (facecascade.images.read_image).  Unreadable images
-are skipped and counted, with the reason printed.
+are skipped and counted, with the reason printed; an image without a face is
+named on stderr and counted (images_without_faces in the summary line).
 
   python mtcnn/4_detect/detect.py photo.jpg
   python mtcnn/4_detect/detect.py some/folder --out /tmp/faces
@@ -71,6 +72,12 @@ def detector_from_args(args):
                  large_factor=args.large_factor)
 
 
+def note_no_face(where, det):
+    """Tell the user, above the progress bar, that an image gave no face at these settings."""
+    tqdm.write(f"{where}: no face found (--min-face {det.min_face:g}, --thresholds "
+               f"{' '.join(f'{t:g}' for t in det.thresholds)})", file=sys.stderr)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="+", help="image files, folders or .txt lists of images")
@@ -90,6 +97,8 @@ def main(argv=None):
             continue
         faces = det.detect(img)
         results[str(path)] = faces.to_json()
+        if not len(faces):
+            note_no_face(where, det)
         if not args.no_draw:
             for b, s, p in zip(faces.boxes, faces.scores, faces.points):
                 draw_box(img, b, YELLOW, text=f"{s:.2f}")
@@ -100,6 +109,7 @@ def main(argv=None):
     tmp.replace(args.out / "detections.json")
     n_faces = sum(len(v) for v in results.values())
     print(json.dumps({"images": len(results), "skipped": len(skipped), "faces": n_faces,
+                      "images_without_faces": sum(not v for v in results.values()),
                       "json": str(args.out / "detections.json")}))
     return results
 
