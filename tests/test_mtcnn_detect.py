@@ -120,6 +120,11 @@ def test_large_factor_refines_the_large_face_levels_of_the_detector(detector):
     for flags, want in (([], 0.8), (["--large-factor", "0.75"], 0.75), (["--large-factor", "0.709"], None),
                         (["--factor", "0.8"], None)):
         assert detector_cli(flags).large_factor == want
+    for flags in (["--large-factor", "1.2"], ["--factor", "0"], ["--large-factor", "x"]):
+        with pytest.raises(SystemExit):
+            detector_cli(flags)
+    with pytest.raises(ValueError, match="large factor"):
+        MTCNN(caffe=detector.caffe, large_factor=1.5)
 
 
 def test_min_score_only_drops_the_faces_scored_below_it(detector, caffe):

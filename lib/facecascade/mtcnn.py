@@ -90,6 +90,19 @@ MIRROR_STAGES = ("rnet", "onet")
 SOFT_NMS_SIGMA, SOFT_NMS_IOU = 0.5, 0.3
 
 
+def pyramid_step(text):
+    """argparse type of --factor and --large-factor: a float in (0, 1)."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"a pyramid step must be in (0, 1), got {value:g}")
+    return value
+
+
 def add_addition_arguments(ap):
     """Command-line flags of our additions to the reference pipeline (detect.py, evaluate.py):
     the second look, the large-face levels, the cascade score and soft-NMS, mirror scoring."""
@@ -99,7 +112,7 @@ def add_addition_arguments(ap):
     ap.add_argument("--large-face", type=float, default=LARGE_FACE, metavar="PX",
                     help="smallest face size of the levels --large-factor and --large-face-threshold apply to "
                          f"(default {LARGE_FACE:g})")
-    ap.add_argument("--large-factor", type=float, default=LARGE_FACTOR, metavar="F",
+    ap.add_argument("--large-factor", type=pyramid_step, default=LARGE_FACTOR, metavar="F",
                     help="pyramid step between the levels that look for faces of --large-face px and up "
                          f"(default {LARGE_FACTOR:g}; those levels are small, so a finer step there costs "
                          "little: mtcnn/README \"Finer large-face levels\"); the value of --factor gives "
@@ -325,6 +338,7 @@ class MTCNN:
         self.candidate_batch = CANDIDATE_BATCH
         self.factor = float(factor)
         self.large_factor = None if large_factor in (None, factor) else float(large_factor)
+        pyramid_scales(PNET_CELL, PNET_CELL, self.min_face, self.factor, large_factor=self.large_factor)  # checks them
         self.thresholds = tuple(float(t) for t in thresholds)
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
         self.rescore_rounds, self.rescore_floor = int(rescore_rounds), float(rescore_floor)

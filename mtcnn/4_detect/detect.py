@@ -25,7 +25,7 @@ from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
 from facecascade.images import SkippedImages, write_image  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_addition_arguments  # noqa: E402
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_addition_arguments, pyramid_step  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -50,7 +50,7 @@ def list_inputs(arg):
 def add_detector_arguments(ap):
     ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
     ap.add_argument("--min-face", type=float, default=20)
-    ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
+    ap.add_argument("--factor", type=pyramid_step, default=0.709, help="pyramid factor")
     ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
     add_addition_arguments(ap)
     ap.add_argument("--min-score", type=float, default=None, metavar="S",

@@ -34,7 +34,7 @@ from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.detection_metrics import evaluate, plot_pr  # noqa: E402
 from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_addition_arguments  # noqa: E402
+from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_addition_arguments, pyramid_step  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.wider import read_wider, write_wider  # noqa: E402
 
@@ -59,7 +59,7 @@ def main(argv=None):
     ap.add_argument("--gt", type=Path, required=True, help="WIDER-format ground-truth file")
     ap.add_argument("--images", type=Path, required=True, help="folder the image names are relative to")
     ap.add_argument("--min-face", type=float, default=20)
-    ap.add_argument("--factor", type=float, default=0.709, help="pyramid factor")
+    ap.add_argument("--factor", type=pyramid_step, default=0.709, help="pyramid factor")
     ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
     add_addition_arguments(ap)
     ap.add_argument("--min-score", type=float, default=EVAL_MIN_SCORE, metavar="S",
