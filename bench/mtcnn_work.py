@@ -37,7 +37,7 @@ from tqdm import tqdm  # noqa: E402
 from facecascade.caffe_loader import import_caffe  # noqa: E402
 from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.machine import describe, matmul_gflops  # noqa: E402
-from facecascade.mtcnn import MTCNN, RESCORE_ROUNDS, SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.nets import forward_flops  # noqa: E402
 from facecascade.paths import SHARED_DATA  # noqa: E402
 from facecascade.wider import read_wider  # noqa: E402
@@ -69,10 +69,7 @@ def main(argv=None):
     ap.add_argument("gt", nargs="?", type=Path, default=DEFAULT_GT)
     ap.add_argument("--images", type=Path, help="image folder (default: <gt folder>/images)")
     ap.add_argument("--limit", type=int, default=0, help="N images evenly spaced over the file (0: all)")
-    ap.add_argument("--min-face", type=float, default=20)
-    ap.add_argument("--rescore-rounds", type=int, default=RESCORE_ROUNDS, metavar="N",
-                    help=f"the detector's second look (default {RESCORE_ROUNDS}; 0: the reference pipeline)")
-    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    add_detector_arguments(ap)
     args = ap.parse_args(argv)
     if not args.gt.is_file():
         raise SystemExit(f"{args.gt}: ground truth not found")
@@ -85,7 +82,7 @@ def main(argv=None):
     print(describe())
     rate = matmul_gflops()
     print(f"matmul rate (float32 1024 x 1024, one thread): {rate:.1f} GFLOP/s")
-    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, rescore_rounds=args.rescore_rounds)
+    det = detector_from_args(args, caffe=caffe)
     count = FlopCounter(caffe, args.model_dir)
     forwards = []                                  # (key, input shape) of each forward of one image
     detector_forward = det._forward

@@ -13,7 +13,8 @@ import pytest
 import skimage.data
 
 from facecascade.images import read_image
-from facecascade.mtcnn import LARGE_FACTOR, MTCNN, SHIPPED_MODEL_DIR, pyramid_scales
+from facecascade.mtcnn import (LARGE_FACTOR, MTCNN, SHIPPED_MODEL_DIR, add_detector_arguments, detector_from_args,
+                               pyramid_scales)
 from facecascade.paths import REPO_ROOT
 
 # The documented operating point: no false box scores above it on the
@@ -35,14 +36,12 @@ def detector(caffe):
 
 
 def detector_cli(flags):
-    """The detector that mtcnn/detect.py builds from these command-line flags."""
+    """The detector that the scripts (detect.py, evaluate.py, ...) build from these flags."""
     import argparse
 
-    sys.path.insert(0, str(REPO_ROOT / "mtcnn" / "4_detect"))
-    import detect as detect_cli
     ap = argparse.ArgumentParser()
-    detect_cli.add_detector_arguments(ap)
-    return detect_cli.detector_from_args(ap.parse_args(flags))
+    add_detector_arguments(ap)
+    return detector_from_args(ap.parse_args(flags))
 
 
 def contains_points(box, pts):

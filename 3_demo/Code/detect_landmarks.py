@@ -23,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mtcnn" / "4_detect
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from detect import add_detector_arguments, detector_from_args, list_inputs, note_no_face  # noqa: E402
+from detect import list_inputs, note_no_face  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.images import SkippedImages, write_image  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
 

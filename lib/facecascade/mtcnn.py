@@ -137,6 +137,38 @@ def add_addition_arguments(ap):
                          "the input images before it")
 
 
+def add_detector_arguments(ap, min_score=None, min_score_help=None):
+    """Every flag of the detector (models, pyramid, thresholds, our additions, last cut,
+    backend, device): detect.py, evaluate.py and the scripts that run the detector share
+    them, so each takes any setting the others do.  min_score: the --min-score default."""
+    from .caffe_loader import add_device_arguments
+
+    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    ap.add_argument("--min-face", type=float, default=20)
+    ap.add_argument("--factor", type=pyramid_step, default=0.709, help="pyramid factor")
+    ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
+    add_addition_arguments(ap)
+    ap.add_argument("--min-score", type=float, default=min_score, metavar="S", help=min_score_help or (
+        "keep only the faces scored >= S (default: all that pass the thresholds and stay over O-Net's "
+        "threshold through soft-NMS); e.g. 0.98 for photos where a false box costs more than a missed face"))
+    ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe",
+                    help="pycaffe (default) or OpenCV's dnn reading the same prototxt/caffemodel")
+    add_device_arguments(ap)
+    return ap
+
+
+def detector_from_args(args, **kwargs):
+    """The MTCNN of add_detector_arguments' flags; kwargs: further MTCNN arguments, or ones
+    that replace a flag's."""
+    settings = dict(min_face=args.min_face, factor=args.factor, thresholds=args.thresholds, gpu=args.gpu,
+                    backend=args.backend, rescore_rounds=args.rescore_rounds, rescore_floor=args.rescore_floor,
+                    min_score=args.min_score, large_face_threshold=args.large_face_threshold,
+                    large_face=args.large_face, final_score=args.final_score, final_nms=args.final_nms,
+                    mirror_stages=args.mirror_stages, large_factor=args.large_factor)
+    settings.update(kwargs)
+    return MTCNN(args.model_dir, **settings)
+
+
 @dataclass
 class Detections:
     boxes: np.ndarray   # (N, 4) float x1 y1 x2 y2 in image pixels

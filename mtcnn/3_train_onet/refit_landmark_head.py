@@ -36,7 +36,7 @@ from tqdm import tqdm  # noqa: E402
 
 from facecascade.cli import run  # noqa: E402
 from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.nets import flush_denormals  # noqa: E402
 from facecascade.onet_landmarks import LANDMARK_HEAD, LandmarkSamples, fit_linear_head, set_linear_head  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
@@ -47,19 +47,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--list", type=Path, default=SHARED_DATA / "cuhk_facepoint" / "train_net7876.txt",
                     help="CUHK-format training list (path left right top bottom x1 y1 ... x5 y5)")
-    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR, help="det1/det2/det3 to start from")
     ap.add_argument("--ridge", type=float, default=1.0, help="L2 penalty on the head's weights")
     ap.add_argument("--max-boxes", type=int, default=8, help="R-Net boxes per face, best IoU first")
     ap.add_argument("--min-iou", type=float, default=0.2,
                     help="IoU with the annotated (tighter, CUHK) box for an R-Net box to count as the face's")
-    ap.add_argument("--min-face", type=float, default=20)
+    add_detector_arguments(ap)   # --model-dir: the det1/det2/det3 to start from
     ap.add_argument("--limit", type=int, default=None, help="first N faces of the list only")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "onet_landmark_head")
     ap.add_argument("--ship", type=Path, default=None, help="also copy the new det3.caffemodel into this folder")
     args = ap.parse_args(argv)
     if args.ridge < 0:
         ap.error("--ridge must be >= 0")
-    det = MTCNN(args.model_dir, min_face=args.min_face)
+    det = detector_from_args(args)
     records = read_cuhk(args.list)[:args.limit]
     samples, skipped = LandmarkSamples(args.max_boxes, args.min_iou), SkippedImages()
     for rec in tqdm(records, desc="O-Net crops", file=sys.stderr):
@@ -71,7 +70,10 @@ def main(argv=None):
     features, targets = samples.features(), samples.targets()
     net = det.nets["onet"]
     before = net.params[LANDMARK_HEAD][0].data.copy(), net.params[LANDMARK_HEAD][1].data.copy()
-    weights, bias = fit_linear_head(features, targets, args.ridge)
+    try:
+        weights, bias = fit_linear_head(features, targets, args.ridge)
+    except ValueError as e:   # fewer samples than features: more faces (--limit) are needed
+        raise SystemExit(f"error: {args.list}: {e}; use more faces (--limit)") from None
 
     def box_units_error(w, b):  # mean distance per point, in box units, on the training crops
         pred = features @ np.asarray(w, np.float64).T + b

@@ -21,11 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
 
 from tqdm import tqdm  # noqa: E402
 
-from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
 from facecascade.images import SkippedImages, write_image  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_addition_arguments, pyramid_step  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
 IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -45,31 +44,6 @@ def list_inputs(arg):
                 out.append((f if f.is_absolute() else p.parent / f, f"{p}:{ln}"))
         return out
     return [(p, str(p))]
-
-
-def add_detector_arguments(ap):
-    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
-    ap.add_argument("--min-face", type=float, default=20)
-    ap.add_argument("--factor", type=pyramid_step, default=0.709, help="pyramid factor")
-    ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
-    add_addition_arguments(ap)
-    ap.add_argument("--min-score", type=float, default=None, metavar="S",
-                    help="keep only the faces scored >= S (default: all that pass the thresholds and "
-                         "stay over O-Net's threshold through soft-NMS); e.g. 0.98 for photos where a "
-                         "false box costs more than a missed face")
-    ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe")
-    add_device_arguments(ap)
-    return ap
-
-
-def detector_from_args(args):
-    return MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor,
-                 thresholds=args.thresholds, gpu=args.gpu, backend=args.backend,
-                 rescore_rounds=args.rescore_rounds,
-                 rescore_floor=args.rescore_floor, min_score=args.min_score,
-                 large_face_threshold=args.large_face_threshold, large_face=args.large_face,
-                 final_score=args.final_score, final_nms=args.final_nms, mirror_stages=args.mirror_stages,
-                 large_factor=args.large_factor)
 
 
 def note_no_face(where, det):

@@ -27,7 +27,7 @@ from facecascade.boxes import iou_matrix  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.metrics import nme_per_face, nme_per_point  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
 from facecascade.records import read_cuhk  # noqa: E402
 
@@ -35,8 +35,7 @@ from facecascade.records import read_cuhk  # noqa: E402
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--list", type=Path, default=SHARED_DATA / "cuhk_facepoint" / "test_net7876.txt")
-    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
-    ap.add_argument("--min-face", type=float, default=20)
+    add_detector_arguments(ap)
     ap.add_argument("--min-iou", type=float, default=0.3)
     ap.add_argument("--cascade-backend", default="auto")
     ap.add_argument("--limit", type=int, default=None)
@@ -46,7 +45,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     from facecascade.cascade import LandmarkCascade
 
-    det = MTCNN(args.model_dir, min_face=args.min_face)
+    det = detector_from_args(args)
     lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
     import time
     t_start = time.time()

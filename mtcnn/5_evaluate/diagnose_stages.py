@@ -33,7 +33,7 @@ from tqdm import tqdm  # noqa: E402
 from facecascade.boxes import apply_regression, iou_matrix  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.images import read_image  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.paths import SHARED_DATA  # noqa: E402
 from facecascade.wider import read_wider  # noqa: E402
 
@@ -53,19 +53,18 @@ def pct(values, q=(10, 50, 90)):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    add_detector_arguments(ap)
     ap.add_argument("--data", type=Path, default=SHARED_DATA / "wider_train")
     ap.add_argument("--gt", type=Path, default=None,
                     help="WIDER-format ground truth, images in <its folder>/images "
                          "(default: <--data>/wider_train_bbx_gt.txt)")
     ap.add_argument("--images", type=int, default=80, help="images evenly spaced over the gt file")
-    ap.add_argument("--min-face", type=float, default=20)
     args = ap.parse_args(argv)
     gt_file = args.gt or args.data / "wider_train_bbx_gt.txt"
     image_dir = gt_file.parent / "images"
     recs = read_wider(gt_file)
     recs = recs[::max(1, len(recs) // args.images)][:args.images]
-    det = MTCNN(args.model_dir, min_face=args.min_face)
+    det = detector_from_args(args)
     n_faces = {b: 0 for b in BUCKETS}
     found = {s: {b: 0 for b in BUCKETS} for s in ("pnet", "rnet", "onet")}
     r_lost_iou, r_lost_score, o_lost_score, o_lost_iou = [], [], [], []

@@ -30,11 +30,10 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.detection_metrics import evaluate, plot_pr  # noqa: E402
 from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR, add_addition_arguments, pyramid_step  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.wider import read_wider, write_wider  # noqa: E402
 
@@ -58,24 +57,15 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gt", type=Path, required=True, help="WIDER-format ground-truth file")
     ap.add_argument("--images", type=Path, required=True, help="folder the image names are relative to")
-    ap.add_argument("--min-face", type=float, default=20)
-    ap.add_argument("--factor", type=pyramid_step, default=0.709, help="pyramid factor")
-    ap.add_argument("--thresholds", type=float, nargs=3, default=(0.6, 0.7, 0.7))
-    add_addition_arguments(ap)
-    ap.add_argument("--min-score", type=float, default=EVAL_MIN_SCORE, metavar="S",
-                    help=f"keep the detections scored >= S (default {EVAL_MIN_SCORE}: the boxes that soft-NMS "
-                         "ranked low stay in the PR curve, as in WIDER FACE evaluations; 0.7 evaluates "
-                         "what detect.py outputs by default)")
-    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
-    ap.add_argument("--backend", choices=("caffe", "cv2"), default="caffe",
-                    help="pycaffe (default) or OpenCV's dnn reading the same prototxt/caffemodel")
+    add_detector_arguments(ap, min_score=EVAL_MIN_SCORE, min_score_help=(
+        f"keep the detections scored >= S (default {EVAL_MIN_SCORE}: the boxes that soft-NMS ranked low stay "
+        "in the PR curve, as in WIDER FACE evaluations; 0.7 evaluates what detect.py outputs by default)"))
     ap.add_argument("--stages", type=int, choices=(1, 2, 3), default=3, help="stop after P (1), R (2) or O (3)")
     ap.add_argument("--limit", type=int, default=None, help="first N images only")
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop detecting after this wall-clock time and evaluate the images done; images "
                          "are then visited in a seeded random order, so the subset is random (n_images says how many)")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "evaluate")
-    add_device_arguments(ap)
     args = ap.parse_args(argv)
     cv2.setNumThreads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     gt = read_wider(args.gt)[:args.limit]
@@ -83,12 +73,7 @@ def main(argv=None):
         order = np.random.default_rng(0).permutation(len(gt))
         gt = [gt[i] for i in order]
     t_start = time.time()
-    det = MTCNN(args.model_dir, min_face=args.min_face, factor=args.factor, thresholds=args.thresholds,
-                gpu=args.gpu, backend=args.backend, stages=args.stages, rescore_rounds=args.rescore_rounds,
-                rescore_floor=args.rescore_floor, large_face_threshold=args.large_face_threshold,
-                large_face=args.large_face, final_score=args.final_score, final_nms=args.final_nms,
-                mirror_stages=args.mirror_stages, large_factor=args.large_factor,
-                min_score=args.min_score)
+    det = detector_from_args(args, stages=args.stages)
     args.out.mkdir(parents=True, exist_ok=True)
     detections, times, skipped, used = {}, [], SkippedImages(), []
     stage_times, stage_boxes = [], []
