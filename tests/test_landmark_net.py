@@ -119,6 +119,22 @@ def test_pycaffe_and_opencv_dnn_agree_within_half_a_pixel(caffe, test_data):
         assert np.abs(ra.l2 - rb.l2).max() < 0.5
 
 
+def test_level_1_margin_follows_where_the_box_came_from(caffe, test_data):
+    """A list's box gets the model card's margin; our MTCNN's (WIDER-style, larger) gets
+    DETECTOR_BOX_MARGIN, which the demo scripts pass for detector boxes."""
+    from facecascade.cascade import DETECTOR_BOX_MARGIN
+    from facecascade.images import read_image
+    r = read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt")[0]
+    img, box = read_image(r.image), geo.fit_box(r.points)
+    lc = LandmarkCascade.from_shipped(backend="caffe")
+    side = box[2] - box[0]
+    assert lc.predict(img, box).l1_region.width == pytest.approx(side * (1 + 2 * lc.box_margin))
+    got = lc.predict(img, box, margin=DETECTOR_BOX_MARGIN).l1_region
+    assert got.width == pytest.approx(side * (1 + 2 * DETECTOR_BOX_MARGIN))
+    assert (got.left + got.width / 2, got.top + got.height / 2) == pytest.approx(
+        ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2))
+
+
 @pytest.mark.parametrize("face_px", [24, 40])
 def test_cascade_keeps_the_face_scale_on_a_small_face_in_a_large_photo(caffe, test_data, face_px):
     """A face of face_px in a 1280x960 photo, as the detector hands them over in a

@@ -40,7 +40,7 @@ def main(argv=None):
     add_detector_arguments(ap)
     args = ap.parse_args(argv)
 
-    from facecascade.cascade import LandmarkCascade
+    from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
     from facecascade.drawing import GREEN, RED, YELLOW, draw_box, draw_points
     from facecascade.geometry import align_face
 
@@ -61,7 +61,8 @@ def main(argv=None):
         drawn = img.copy()
         entries = []
         # all faces of the image in one level-1 and one level-2 forward
-        refined = lc.predict_batch([img] * len(faces), boxes=[tuple(float(v) for v in b) for b in faces.boxes])
+        refined = lc.predict_batch([img] * len(faces), boxes=[tuple(float(v) for v in b) for b in faces.boxes],
+                                   margin=DETECTOR_BOX_MARGIN)
         for k, (box, score, onet_pts, res) in enumerate(zip(faces.boxes, faces.scores, faces.points, refined)):
             pts = np.asarray(res.l2, dtype=np.float64).reshape(5, 2)
             entries.append({"box": [round(float(v), 2) for v in box], "score": round(float(score), 5),

@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 
 from facecascade import drawing  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
-from facecascade.cascade import LandmarkCascade  # noqa: E402
+from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.images import SkippedImages, write_image  # noqa: E402
 from facecascade.nets import BACKENDS  # noqa: E402
@@ -49,11 +49,12 @@ def load_detector(gpu=None):
 
 
 def face_boxes(image, record, region, detector):
-    """The level-1 regions of one image: list of boxes (None = whole image)."""
+    """The faces of one image for level 1: (list of boxes (None = whole image), their margin:
+    the model card's around a list's box, DETECTOR_BOX_MARGIN around our MTCNN's)."""
     if region == "whole":
-        return [None]
+        return [None], None
     if region in ("box", "auto") and record.box is not None:
-        return [record.box]
+        return [record.box], None
     if region in ("detect", "auto") and detector is not None:
         dets = detector.detect(image)
         boxes = [tuple(float(v) for v in b[:4]) for b in np.asarray(dets.boxes).reshape(-1, 4)]
@@ -63,11 +64,11 @@ def face_boxes(image, record, region, detector):
             d = [np.hypot(*(centre - [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2])) for b in boxes]
             boxes = [boxes[int(np.argmin(d))]]
         if boxes:
-            return boxes
+            return boxes, DETECTOR_BOX_MARGIN
         print(f"  {record.image.name}: no face found by the detector; using the whole image")
     if region == "box":
         raise ValueError(f"{record.where or record.image}: --region box needs a face box")
-    return [None]
+    return [None], None
 
 
 def collect(args):
@@ -125,8 +126,8 @@ def main(argv=None):
         if image is None:
             continue
         t0 = time.perf_counter()
-        boxes = face_boxes(image, rec, region, detector)
-        results = cascade.predict_batch([image] * len(boxes), boxes)
+        boxes, margin = face_boxes(image, rec, region, detector)
+        results = cascade.predict_batch([image] * len(boxes), boxes, margin=margin)
         dt = time.perf_counter() - t0
         times.append(dt)
         canvas = image.copy()

@@ -45,7 +45,7 @@ def main():
         det = MTCNN(min_face=args.min_face, factor=args.factor, thresholds=(0.6, 0.7, 0.7),
                     backend=args.det_backend, rescore_rounds=rounds, mirror_stages=args.mirror_stages)
     if args.task in ("landmarks", "gtbox"):
-        from facecascade.cascade import LandmarkCascade
+        from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
         lc = LandmarkCascade.from_shipped(backend=args.backend)
 
     def detect(img):
@@ -53,7 +53,7 @@ def main():
         return clean([{"box": b, "score": s, "points": p} for b, s, p in zip(d.boxes, d.scores, d.points)])
 
     def post(img, face):
-        r = lc.predict(img, tuple(face["box"]))
+        r = lc.predict(img, tuple(face["box"]), margin=DETECTOR_BOX_MARGIN)
         out = dict(face)
         out["extra"] = {"onet_points": face["points"]}
         out["points"] = [[round(float(x), 2), round(float(y), 2)] for x, y in r.points]

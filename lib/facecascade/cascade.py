@@ -19,6 +19,11 @@ from .paths import DEMO_DATA
 # Level 1's region around a face box: the box grown by this margin on every
 # side (the middle of the margins level 1 was trained on).
 BOX_MARGIN = 0.15
+# ... and around a box of our MTCNN: none.  The detector's boxes follow WIDER's
+# convention (forehead to chin), larger than the CUHK boxes level 1 was trained on,
+# so BOX_MARGIN around them makes level 1's region too large (chosen on cuhk train
+# with mtcnn/5_evaluate/compare_landmarks.py --box-margin; mtcnn/README).
+DETECTOR_BOX_MARGIN = 0.0
 # How the shipped models are meant to be used (box margin, level-2 crop factor).
 MODEL_CARD = DEMO_DATA / "cascade.json"
 SHIPPED = {
@@ -94,17 +99,19 @@ class LandmarkCascade:
             out = (out + geo.flip_unit(mirrored.reshape(-1, 5, 2))) / 2
         return out
 
-    def predict_batch(self, images, boxes=None, regions=None) -> List[CascadeResult]:
+    def predict_batch(self, images, boxes=None, regions=None, margin=None) -> List[CascadeResult]:
         """One level-1 forward for all faces, then one level-2 forward.
         images: list of BGR images (one per face; the same image may repeat);
         boxes: list of face boxes or None (whole image); regions: explicit
-        level-1 regions (override boxes)."""
+        level-1 regions (override boxes); margin: level 1's margin around the
+        boxes (default self.box_margin; DETECTOR_BOX_MARGIN for our MTCNN's)."""
         n = len(images)
         if n == 0:
             return []
         if regions is None:
             boxes = boxes if boxes is not None else [None] * n
-            regions = [level1_region(img.shape, b, self.box_margin) for img, b in zip(images, boxes)]
+            margin = self.box_margin if margin is None else margin
+            regions = [level1_region(img.shape, b, margin) for img, b in zip(images, boxes)]
         crops = np.stack([geo.crop(img, r) for img, r in zip(images, regions)])
         unit1 = self._run(self.l1, crops)
         l1 = [r.from_unit(u) for r, u in zip(regions, unit1)]
@@ -124,5 +131,5 @@ class LandmarkCascade:
         return [CascadeResult(p1, p2, r1, r2, c)
                 for p1, p2, r1, r2, c in zip(l1, points, regions, l2_regions, clamped)]
 
-    def predict(self, image, box=None, region=None) -> CascadeResult:
-        return self.predict_batch([image], [box], None if region is None else [region])[0]
+    def predict(self, image, box=None, region=None, margin=None) -> CascadeResult:
+        return self.predict_batch([image], [box], None if region is None else [region], margin)[0]

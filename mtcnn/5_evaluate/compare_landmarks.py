@@ -27,6 +27,7 @@ from facecascade.boxes import iou_matrix  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.metrics import nme_per_face, nme_per_point  # noqa: E402
+from facecascade.cascade import DETECTOR_BOX_MARGIN  # noqa: E402
 from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
 from facecascade.records import read_cuhk  # noqa: E402
@@ -38,6 +39,9 @@ def main(argv=None):
     add_detector_arguments(ap)
     ap.add_argument("--min-iou", type=float, default=0.3)
     ap.add_argument("--cascade-backend", default="auto")
+    ap.add_argument("--box-margin", type=float, default=DETECTOR_BOX_MARGIN,
+                    help=f"level 1's margin around the detector's box (default {DETECTOR_BOX_MARGIN:g}; "
+                         "a list's box gets the model card's)")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop after this wall-clock time (faces visited in a seeded random order)")
@@ -55,7 +59,7 @@ def main(argv=None):
     visited = 0
     gt_all, onet_all, l1_all, l2_all = [], [], [], []
     missed, skipped = 0, SkippedImages()
-    for rec in tqdm(records, desc="cuhk test", file=sys.stderr):
+    for rec in tqdm(records, desc=args.list.name, file=sys.stderr):
         if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
             break
         visited += 1
@@ -72,13 +76,13 @@ def main(argv=None):
         if ious[k] < args.min_iou:
             missed += 1
             continue
-        res = lc.predict(img, box=tuple(float(x) for x in faces.boxes[k]))
+        res = lc.predict(img, box=tuple(float(x) for x in faces.boxes[k]), margin=args.box_margin)
         gt_all.append(gt)
         onet_all.append(faces.points[k])
         l1_all.append(np.asarray(res.l1).reshape(5, 2))
         l2_all.append(np.asarray(res.l2).reshape(5, 2))
     gt_all = np.array(gt_all)
-    out = {"list": str(args.list), "n_images": visited, "n_images_in_list": len(records), "n_faces": len(gt_all), "missed": missed,
+    out = {"list": str(args.list), "box_margin": args.box_margin, "n_images": visited, "n_images_in_list": len(records), "n_faces": len(gt_all), "missed": missed,
            "skipped": len(skipped)}
     for name, pred in (("onet", onet_all), ("cascade_l1", l1_all), ("cascade_l2", l2_all)):
         pred = np.array(pred)
