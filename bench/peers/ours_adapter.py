@@ -74,7 +74,8 @@ def main():
                         f"{look}, {mirror}, {det.final_score} score, {det.final_nms} last NMS, "
                         f"{'pycaffe' if args.det_backend == 'caffe' else 'cv2.dnn'}")
     if lc is not None:
-        settings.append(f"cascade on {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}")
+        settings.append(f"cascade on {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}, level 1 on a list's "
+                        f"box + {lc.box_margin:.0%}, on the detector's + {DETECTOR_BOX_MARGIN:.0%}")
     settings = "; ".join(settings) + f"; {args.threads} thread(s)"
     serve("ours", args.task, detect, versions, settings, read=lambda p: read_image(p),
           post=post, on_box=on_box)
