@@ -123,7 +123,7 @@ def test_large_factor_refines_the_large_face_levels_of_the_detector(detector):
         with pytest.raises(SystemExit):
             detector_cli(flags)
     with pytest.raises(ValueError, match="large factor"):
-        MTCNN(caffe=detector.caffe, large_factor=1.5)
+        MTCNN(model_dir="/nonexistent", caffe=detector.caffe, large_factor=1.5)   # before any model is read
 
 
 def test_min_score_only_drops_the_faces_scored_below_it(detector, caffe):

@@ -345,6 +345,10 @@ class MTCNN:
         `factor`: `factor` throughout, as in the reference."""
         if backend not in ("caffe", "cv2"):
             raise ValueError(f"backend must be 'caffe' or 'cv2', not {backend!r}")
+        self.min_face, self.factor = float(min_face), float(factor)
+        self.large_factor = None if large_factor in (None, factor) else float(large_factor)
+        # the pyramid settings checked before the nets are loaded
+        pyramid_scales(PNET_CELL, PNET_CELL, self.min_face, self.factor, large_factor=self.large_factor)
         self.backend = backend
         if backend == "caffe":
             from .caffe_loader import import_caffe
@@ -365,12 +369,8 @@ class MTCNN:
                 net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
                 net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
                 self.nets[key] = net
-        self.min_face = float(min_face)
         self.pnet_max_pixels = PNET_MAX_PIXELS
         self.candidate_batch = CANDIDATE_BATCH
-        self.factor = float(factor)
-        self.large_factor = None if large_factor in (None, factor) else float(large_factor)
-        pyramid_scales(PNET_CELL, PNET_CELL, self.min_face, self.factor, large_factor=self.large_factor)  # checks them
         self.thresholds = tuple(float(t) for t in thresholds)
         self.nms_thresholds = tuple(float(t) for t in nms_thresholds)
         self.rescore_rounds, self.rescore_floor = int(rescore_rounds), float(rescore_floor)
