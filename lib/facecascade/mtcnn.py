@@ -48,6 +48,7 @@ CANDIDATE_BATCH; the crops of all candidates are bilinear samples gathered
 with numpy from the pyramid level nearest above the needed resolution (a
 mip-map, so large faces are not aliased), with no Python loop over windows.
 """
+import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,7 @@ import cv2
 import numpy as np
 
 from .boxes import apply_regression, nms, soft_nms, square
+from .caffe_loader import add_device_arguments
 from .mtcnn_sampling import flip_targets
 from .paths import REPO_ROOT
 
@@ -92,8 +94,6 @@ SOFT_NMS_SIGMA, SOFT_NMS_IOU = 0.5, 0.3
 
 def pyramid_step(text):
     """argparse type of --factor and --large-factor: a float in (0, 1)."""
-    import argparse
-
     try:
         value = float(text)
     except ValueError:
@@ -141,8 +141,6 @@ def add_detector_arguments(ap, min_score=None, min_score_help=None):
     """Every flag of the detector (models, pyramid, thresholds, our additions, last cut,
     backend, device): detect.py, evaluate.py and the scripts that run the detector share
     them, so each takes any setting the others do.  min_score: the --min-score default."""
-    from .caffe_loader import add_device_arguments
-
     ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
     ap.add_argument("--min-face", type=float, default=20)
     ap.add_argument("--factor", type=pyramid_step, default=0.709, help="pyramid factor")

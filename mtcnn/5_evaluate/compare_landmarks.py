@@ -82,8 +82,8 @@ def main(argv=None):
         l1_all.append(np.asarray(res.l1).reshape(5, 2))
         l2_all.append(np.asarray(res.l2).reshape(5, 2))
     gt_all = np.array(gt_all)
-    out = {"list": str(args.list), "box_margin": args.box_margin, "n_images": visited, "n_images_in_list": len(records), "n_faces": len(gt_all), "missed": missed,
-           "skipped": len(skipped)}
+    out = {"list": str(args.list), "box_margin": args.box_margin, "n_images": visited,
+           "n_images_in_list": len(records), "n_faces": len(gt_all), "missed": missed, "skipped": len(skipped)}
     for name, pred in (("onet", onet_all), ("cascade_l1", l1_all), ("cascade_l2", l2_all)):
         pred = np.array(pred)
         nme = nme_per_face(pred, gt_all)
