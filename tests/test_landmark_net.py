@@ -140,7 +140,7 @@ def test_cascade_keeps_the_face_scale_on_a_small_face_in_a_large_photo(caffe, te
     """A face of face_px in a 1280x960 photo, as the detector hands them over in a
     crowd: level 2's crop follows level 1's points, not the photo's size (a floor
     of 5 % of the photo made it 128 px, five faces wide, and the refined points
-    came out 1.3-3.7 eye distances off)."""
+    came out far off: bench/landmark_face_size.py, README "Landmarks on small faces")."""
     import cv2
 
     from facecascade.images import read_image
