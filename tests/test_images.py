@@ -1,9 +1,11 @@
 """Any image a user gives: converted to 8-bit BGR, or a clear error naming the file."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
-from facecascade.images import ImageReadError, SkippedImages, read_image, write_image
+from facecascade.images import ImageReadError, SkippedImages, list_image_inputs, read_image, write_image
 
 
 @pytest.fixture
@@ -81,6 +83,21 @@ def test_skipped_images_are_counted_reported_and_the_run_goes_on(tmp_path, photo
     quiet = SkippedImages(report=False)
     assert quiet.read(tmp_path / "missing.jpg") is None and len(quiet) == 1
     assert capsys.readouterr().err == ""
+
+
+def test_image_inputs_from_a_file_a_folder_and_a_list(tmp_path):
+    (tmp_path / "photos" / "sub").mkdir(parents=True)
+    for name in ("b.JPG", "sub/a.png", "notes.md"):
+        (tmp_path / "photos" / name).write_bytes(b"")
+    # a folder: its images, recursively, sorted; other files left out
+    assert list_image_inputs(tmp_path / "photos") == [(tmp_path / "photos" / n, str(tmp_path / "photos" / n))
+                                                      for n in ("b.JPG", "sub/a.png")]
+    # a list: paths relative to the list's folder, comments and blank lines skipped, each
+    # image named by its list line for error messages
+    (tmp_path / "list.txt").write_text("# my photos\nphotos/b.JPG 1 2\n\n/abs/c.jpg\n")
+    assert list_image_inputs(tmp_path / "list.txt") == [(tmp_path / "photos/b.JPG", f"{tmp_path / 'list.txt'}:2"),
+                                                        (Path("/abs/c.jpg"), f"{tmp_path / 'list.txt'}:4")]
+    assert list_image_inputs(tmp_path / "one.webp") == [(tmp_path / "one.webp", str(tmp_path / "one.webp"))]
 
 
 def test_point_dots_stay_smaller_than_a_small_face():

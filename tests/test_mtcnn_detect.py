@@ -5,6 +5,7 @@ scores above FALSE_BOX_SCORE (the detector's score: the geometric mean of
 R-Net's and O-Net's face probabilities, after soft-NMS).
 """
 import json
+import re
 import sys
 
 import cv2
@@ -405,3 +406,29 @@ def test_detect_landmarks_end_to_end_with_align(tmp_path, caffe):
     assert pts.shape == (5, 2) and contains_points(best["box"], pts)
     aligned = sorted((tmp_path / "out" / "aligned").glob("astronaut_*.png"))
     assert aligned and cv2.imread(str(aligned[0])).shape == (112, 112, 3)
+
+
+def test_demo_inference_detect_names_a_photo_without_a_face(tmp_path, caffe):
+    """inference.py --detect: every detected face gets the cascade; a photo without a face
+    gets none (named on stderr, counted), while --region auto falls back to the whole image
+    there (the seed's mode)."""
+    import subprocess
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    cv2.imwrite(str(photos / "astronaut.jpg"), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(photos / "wall.png"), np.full((300, 400, 3), 200, np.uint8))
+    script = str(REPO_ROOT / "3_demo" / "Code" / "inference.py")
+    lines = {}
+    for flag in ("--detect", "--region=auto"):
+        r = subprocess.run([sys.executable, script, "--images", str(photos), flag, "--out", str(tmp_path / flag)],
+                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert f"{photos / 'wall.png'}: no face found (--min-face 20, --thresholds 0.6 0.7 0.7)" in r.stderr
+        lines[flag] = r.stdout.splitlines()
+        assert (tmp_path / flag / "astronaut.jpg").is_file() and (tmp_path / flag / "wall.jpg").is_file()
+    found = {m[1]: int(m[2]) for m in (re.match(r"  (\S+): (\d+) face\(s\)", ln) for ln in lines["--detect"]) if m}
+    assert found["astronaut.jpg"] >= 1 and found["wall.png"] == 0, lines["--detect"]
+    assert f"2 images, {found['astronaut.jpg']} faces, 1 images without a face," in lines["--detect"][-1]
+    assert "  wall.png: using the whole image instead (--region auto)" in lines["--region=auto"]
+    assert "  wall.png: 1 face(s)" in " ".join(lines["--region=auto"])
+    assert ", 0 images without a face," in lines["--region=auto"][-1]

@@ -18,15 +18,13 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "mtcnn" / "4_detect"))
 
 import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from detect import list_inputs, note_no_face  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.images import SkippedImages, write_image  # noqa: E402
-from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
+from facecascade.images import SkippedImages, list_image_inputs, write_image  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args, note_no_face  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
 
@@ -46,7 +44,7 @@ def main(argv=None):
 
     det = detector_from_args(args)
     lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
-    items = [it for a in args.inputs for it in list_inputs(a)]
+    items = [it for a in args.inputs for it in list_image_inputs(a)]
     if not items:
         sys.exit(f"no images found in {args.inputs}")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,10 @@ Draws ground truth green (when labelled), level 1 red, level 2 blue, the face
 region yellow, into 3_demo/Result/draw_img/, and prints the time per image.
 Level 1's region: the list's face box when it has one; else our MTCNN
 detector's boxes when its models are shipped (--region detect, --detect);
-else the whole image (the seed's mode).  Runs on pycaffe, or on OpenCV's DNN
-module when Caffe is not built (--backend).
+else the whole image (the seed's mode).  With --detect an image without a
+detected face gets no points (named on stderr, counted in the last line);
+--region auto uses the whole image there.  Runs on pycaffe, or on OpenCV's
+DNN module when Caffe is not built (--backend).
 """
 import argparse
 import sys
@@ -25,12 +27,12 @@ from facecascade import drawing  # noqa: E402
 from facecascade.caffe_loader import add_device_arguments  # noqa: E402
 from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.images import SkippedImages, write_image  # noqa: E402
+from facecascade.images import IMAGE_EXTENSIONS, SkippedImages, write_image  # noqa: E402
+from facecascade.mtcnn import MTCNN, note_no_face  # noqa: E402
 from facecascade.nets import BACKENDS  # noqa: E402
 from facecascade.paths import DEMO_DATA, REPO_ROOT  # noqa: E402
 from facecascade.records import FORMATS, FaceRecord, read_celeba, read_landmark_list  # noqa: E402
 
-IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 DEMO_SETS = [
     dict(list=DEMO_DATA / "celeba/list_landmarks_celeba_demo.txt", format="celeba",
          bbox=DEMO_DATA / "celeba/list_bbox_celeba_demo.txt"),
@@ -38,19 +40,22 @@ DEMO_SETS = [
 ]
 
 
-def load_detector(gpu=None):
-    """Our MTCNN, or None when its models are not shipped."""
+def load_detector(gpu=None, required=False):
+    """Our MTCNN; None when its models are not shipped, unless required (--detect)."""
     try:
-        from facecascade.mtcnn import MTCNN
-        return MTCNN(gpu=gpu) if "gpu" in MTCNN.__init__.__code__.co_varnames else MTCNN()
+        return MTCNN(gpu=gpu)
     except (ImportError, FileNotFoundError, OSError) as e:
+        if required:
+            raise
         print(f"note: MTCNN detector unavailable ({e}); using the whole image")
         return None
 
 
 def face_boxes(image, record, region, detector):
     """The faces of one image for level 1: (list of boxes (None = whole image), their margin:
-    the model card's around a list's box, DETECTOR_BOX_MARGIN around our MTCNN's)."""
+    the model card's around a list's box, DETECTOR_BOX_MARGIN around our MTCNN's).
+    --region detect gives no face for an image where the detector finds none; auto falls
+    back to the whole image there (the seed's mode, for face crops like CelebA's)."""
     if region == "whole":
         return [None], None
     if region in ("box", "auto") and record.box is not None:
@@ -65,7 +70,10 @@ def face_boxes(image, record, region, detector):
             boxes = [boxes[int(np.argmin(d))]]
         if boxes:
             return boxes, DETECTOR_BOX_MARGIN
-        print(f"  {record.image.name}: no face found by the detector; using the whole image")
+        note_no_face(record.where or record.image, detector)
+        if region == "detect":
+            return [], None
+        print(f"  {record.image.name}: using the whole image instead (--region auto)")
     if region == "box":
         raise ValueError(f"{record.where or record.image}: --region box needs a face box")
     return [None], None
@@ -77,9 +85,9 @@ def collect(args):
         folder = Path(args.images)
         if not folder.is_dir():
             raise FileNotFoundError(f"{folder}: not a folder")
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
         if not files:
-            raise FileNotFoundError(f"{folder}: no images ({', '.join(sorted(IMAGE_EXTS))})")
+            raise FileNotFoundError(f"{folder}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
         return [FaceRecord(p, None, None, str(p)) for p in files]
     sets = ([dict(list=Path(args.list), format=args.format, bbox=args.bbox)] if args.list else DEMO_SETS)
     out = []
@@ -114,11 +122,11 @@ def main(argv=None):
     cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
                                            l2_passes=args.l2_passes)
     records = collect(args)
-    detector = load_detector(args.gpu) if region in ("auto", "detect") and any(
-        r.box is None for r in records) else None
+    detector = load_detector(args.gpu, required=region == "detect") if region in ("auto", "detect") and any(
+        r.box is None or region == "detect" for r in records) else None
     print(f"{len(records)} images, backend {cascade.backend}, region {region}")
     out = Path(args.out)
-    faces = clamped = 0
+    faces = clamped = without_faces = 0
     skipped = SkippedImages()
     times = []
     for rec in records:
@@ -140,9 +148,11 @@ def main(argv=None):
             drawing.draw_points(canvas, res.l2, drawing.BLUE)
             clamped += res.clamped
         faces += len(results)
+        without_faces += not results
         write_image(out / (rec.image.stem + ".jpg"), canvas)
         print(f"  {rec.image.name}: {len(results)} face(s), {dt * 1000:.1f} ms")
-    print(f"done: {len(times)} images, {faces} faces, {len(skipped)} skipped, {clamped} level-2 crops clamped; "
+    print(f"done: {len(times)} images, {faces} faces, {without_faces} images without a face, {len(skipped)} skipped, "
+          f"{clamped} level-2 crops clamped; "
           f"median {np.median(times) * 1000 if times else 0:.1f} ms per image; drawings in {out}")
 
 

@@ -12,6 +12,11 @@ import cv2
 import numpy as np
 
 
+# the file types the command lines pick up from a folder (anything OpenCV reads works named directly)
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+LIST_EXTENSIONS = (".txt", ".lst", ".list")
+
+
 class ImageReadError(ValueError):
     pass
 
@@ -88,6 +93,24 @@ class SkippedImages:
             if self.report:
                 print(f"skip: {e}", file=sys.stderr)
             return None
+
+
+def list_image_inputs(arg):
+    """An image, a folder (recursively, sorted) or a text list of image paths (one per line,
+    relative to the list's folder, '#' comments) -> [(path, where)], where names the list
+    line an image came from (the path itself otherwise), for error messages."""
+    p = Path(arg)
+    if p.is_dir():
+        return [(f, str(f)) for f in sorted(p.rglob("*")) if f.suffix.lower() in IMAGE_EXTENSIONS]
+    if p.suffix.lower() in LIST_EXTENSIONS:
+        out = []
+        for ln, line in enumerate(p.read_text().splitlines(), 1):
+            line = line.strip()
+            if line and not line.startswith("#"):
+                f = Path(line.split()[0])
+                out.append((f if f.is_absolute() else p.parent / f, f"{p}:{ln}"))
+        return out
+    return [(p, str(p))]
 
 
 def write_image(path, img):

@@ -49,12 +49,14 @@ with numpy from the pyramid level nearest above the needed resolution (a
 mip-map, so large faces are not aliased), with no Python loop over windows.
 """
 import argparse
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from .boxes import apply_regression, nms, soft_nms, square
 from .caffe_loader import add_device_arguments
@@ -165,6 +167,13 @@ def detector_from_args(args, **kwargs):
                     mirror_stages=args.mirror_stages, large_factor=args.large_factor)
     settings.update(kwargs)
     return MTCNN(args.model_dir, **settings)
+
+
+def note_no_face(where, detector):
+    """Tell the user, on stderr above any progress bar, that an image gave no face at the
+    detector's settings (the command lines also count such images in their summary)."""
+    tqdm.write(f"{where}: no face found (--min-face {detector.min_face:g}, --thresholds "
+               f"{' '.join(f'{t:g}' for t in detector.thresholds)})", file=sys.stderr)
 
 
 @dataclass

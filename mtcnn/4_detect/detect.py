@@ -23,33 +23,9 @@ from tqdm import tqdm  # noqa: E402
 
 from facecascade.cli import run  # noqa: E402
 from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
-from facecascade.images import SkippedImages, write_image  # noqa: E402
-from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
+from facecascade.images import SkippedImages, list_image_inputs, write_image  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args, note_no_face  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
-
-IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
-
-
-def list_inputs(arg):
-    """An image, a folder (recursively, sorted) or a text list -> [(path, 'where')]."""
-    p = Path(arg)
-    if p.is_dir():
-        return [(f, str(f)) for f in sorted(p.rglob("*")) if f.suffix.lower() in IMAGE_EXT]
-    if p.suffix.lower() in (".txt", ".lst", ".list"):
-        out = []
-        for ln, line in enumerate(p.read_text().splitlines(), 1):
-            line = line.strip()
-            if line and not line.startswith("#"):
-                f = Path(line.split()[0])
-                out.append((f if f.is_absolute() else p.parent / f, f"{p}:{ln}"))
-        return out
-    return [(p, str(p))]
-
-
-def note_no_face(where, det):
-    """Tell the user, above the progress bar, that an image gave no face at these settings."""
-    tqdm.write(f"{where}: no face found (--min-face {det.min_face:g}, --thresholds "
-               f"{' '.join(f'{t:g}' for t in det.thresholds)})", file=sys.stderr)
 
 
 def main(argv=None):
@@ -60,7 +36,7 @@ def main(argv=None):
     add_detector_arguments(ap)
     args = ap.parse_args(argv)
     det = detector_from_args(args)
-    items = [it for a in args.inputs for it in list_inputs(a)]
+    items = [it for a in args.inputs for it in list_image_inputs(a)]
     if not items:
         sys.exit(f"no images found in {args.inputs}")
     args.out.mkdir(parents=True, exist_ok=True)
