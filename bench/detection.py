@@ -88,15 +88,15 @@ def main(argv=None):
     print(f"set: {args.gt}, {lim}, {n_valid} valid faces")
 
     mf = ["--min-face", str(args.min_face)]
-    runs = [("ours", "ours: our MTCNN (pycaffe)", ["--det-backend", "caffe", *mf])]
+    runs = [("ours", "ours: our MTCNN (pycaffe)", ["--backend", "caffe", *mf])]
     if not args.no_cv2:
-        runs.append(("ours", "ours: our MTCNN (cv2.dnn)", ["--det-backend", "cv2", *mf]))
+        runs.append(("ours", "ours: our MTCNN (cv2.dnn)", ["--backend", "cv2", *mf]))
     # the reference pipeline's cost and accuracy with the same nets
     runs.append(("ours", "ours: our MTCNN, no second look (pycaffe)",
-                 ["--det-backend", "caffe", "--rescore-rounds", "0", *mf]))
+                 ["--backend", "caffe", "--rescore-rounds", "0", *mf]))
     # the opt-in accuracy setting (mtcnn/README "Mirror scoring and a finer pyramid")
     runs.append(("ours", "ours: our MTCNN, accuracy setting (pycaffe)",
-                 ["--det-backend", "caffe", "--mirror-stages", "rnet", "--factor", "0.8", *mf]))
+                 ["--backend", "caffe", "--mirror-stages", "rnet", "--factor", "0.8", *mf]))
     labels = {"facenet_pytorch": "facenet-pytorch MTCNN", "mtcnn_ipazc": "mtcnn (ipazc)",
               "mediapipe": "mediapipe FaceDetection full-range", "dlib": "dlib HOG"}
     for p in [p for p in args.peers.split(",") if p]:

@@ -160,7 +160,7 @@ def main(argv=None):
     sep = "|---|---|---|---|---|---|---|"
 
     # ours on the list's box
-    info, ans = run("ours", "gtbox", ["--backend", "caffe"])
+    info, ans = run("ours", "gtbox", ["--cascade-backend", "caffe"])
     if info.get("ready"):
         preds, ms = collect(ans)
         s = score_rows(gt, preds)

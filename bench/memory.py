@@ -104,8 +104,8 @@ def main(argv=None):
                 rows.append((label, None, rss, wall, ""))
 
     request = json.dumps({"id": "big", "image": str(Path(image).resolve()), "box": None}) + "\n"
-    dets = [("ours", "our MTCNN (pycaffe), min face 20", ["--det-backend", "caffe"]),
-            ("ours", "our MTCNN (cv2.dnn), min face 20", ["--det-backend", "cv2"])]
+    dets = [("ours", "our MTCNN (pycaffe), min face 20", ["--backend", "caffe"]),
+            ("ours", "our MTCNN (cv2.dnn), min face 20", ["--backend", "cv2"])]
     labels = {"facenet_pytorch": "facenet-pytorch MTCNN, min face 20", "mtcnn_ipazc": "mtcnn (ipazc), min face 20",
               "mediapipe": "mediapipe FaceDetection full-range", "dlib": "dlib HOG, upsample 1"}
     dets += [(p, labels[p], []) for p in args.peers.split(",") if p]

@@ -136,11 +136,13 @@ def serve(peer, task, detect, versions, settings, read=read_rgb, post=None, on_b
         print(json.dumps(out), flush=True)
 
 
-def base_args(argv=None):
+def base_args(min_face=True):
+    """The flags every adapter takes; min_face=False for one that defines --min-face itself."""
     import argparse
     ap = argparse.ArgumentParser()
     ap.add_argument("--task", choices=("detect", "landmarks", "gtbox"), required=True)
-    ap.add_argument("--min-face", type=float, default=20)
+    if min_face:
+        ap.add_argument("--min-face", type=float, default=20)
     ap.add_argument("--threads", type=int, default=1)
     return ap
 
