@@ -2,7 +2,8 @@
 """Detection speed per ../shared/docs/METRICS.md: ms per image at min face 20,
 factor 0.709, thresholds [0.6, 0.7, 0.7], single thread, median of >= 20 runs
 after a warm-up, on scikit-image's astronaut (512x512) and optionally more
-images; pycaffe and cv2.dnn backends reported separately.  Prints the machine
+images; pycaffe and cv2.dnn backends reported separately (--backends).  Any
+other setting of detect.py can be timed with its flag (--rescore-rounds 0, ...).  Prints the machine
 and the load average (other jobs on a shared CPU inflate the times).
 The last line printed is one JSON object.
 """
@@ -26,16 +27,16 @@ import skimage.data  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 from facecascade.images import read_image  # noqa: E402
 from facecascade.machine import describe  # noqa: E402
-from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR  # noqa: E402
+from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("images", nargs="*", type=Path, help="more images to time (default: astronaut only)")
     ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--min-face", type=float, default=20)
-    ap.add_argument("--backends", nargs="+", default=["caffe", "cv2"], choices=["caffe", "cv2"])
-    ap.add_argument("--model-dir", type=Path, default=SHIPPED_MODEL_DIR)
+    ap.add_argument("--backends", nargs="+", default=["caffe", "cv2"], choices=["caffe", "cv2"],
+                    help="time each of these backends in turn (replaces --backend)")
+    add_detector_arguments(ap)
     args = ap.parse_args(argv)
     cv2.setNumThreads(1)
     print(describe())
@@ -45,7 +46,7 @@ def main(argv=None):
         imgs[p.name] = read_image(p)
     out = {}
     for be in args.backends:
-        det = MTCNN(args.model_dir, min_face=args.min_face, backend=be)
+        det = detector_from_args(args, backend=be)
         for name, img in imgs.items():
             det.detect(img)
             t = []
