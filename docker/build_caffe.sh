@@ -213,7 +213,13 @@ BUILD_DIR := build
 DISTRIBUTE_DIR := distribute
 Q ?= @"
 
-caffe_need_files() { find "$REPO/caffe_need" -maxdepth 1 -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.cu' \) | sort; }
+# caffe_need/*.hpp|cpp|cu: our layers; caffe_need/test/test_*.cpp: their gtest, built
+# with Caffe's test main into <prefix>/bin/<name> (names must differ from stock tests').
+caffe_need_files() {
+  { find "$REPO/caffe_need" -maxdepth 1 -type f \( -name '*.hpp' -o -name '*.cpp' -o -name '*.cu' \)
+    find "$REPO/caffe_need/test" -maxdepth 1 -type f -name 'test_*.cpp' 2>/dev/null || true; } | sort
+}
+caffe_need_tests() { caffe_need_files | grep '/test/test_[^/]*\.cpp$' | xargs -r -n1 basename | sed 's/\.cpp$//'; }
 # The keys must not depend on where the checkout (and so .venv) lives: numpy's
 # headers of one version are the same in every venv, so the venv's prefix is
 # masked out of the hashed config (CI clones into a new folder each run).
@@ -297,10 +303,17 @@ fi
 # depend on it, so make rebuilds nothing for that).
 echo "$MAKEFILE_CONFIG" > "$SRC/Makefile.config"
 
-# caffe_need: headers to include/caffe/layers, sources to src/caffe/layers.
-# Copy only changed files (make then rebuilds only those); restore a stock file
-# when our replacement of it is removed from caffe_need.
-dest_of() { case "$1" in *.hpp) echo "$SRC/include/caffe/layers/$1" ;; *) echo "$SRC/src/caffe/layers/$1" ;; esac; }
+# caffe_need: headers to include/caffe/layers, sources to src/caffe/layers, tests to
+# src/caffe/test.  Copy only changed files (make then rebuilds only those); restore a
+# stock file when our replacement of it is removed from caffe_need.
+dest_of() {
+  case "$1" in
+    test_*.cpp) echo "$SRC/src/caffe/test/$1" ;;
+    *.hpp) echo "$SRC/include/caffe/layers/$1" ;;
+    *) echo "$SRC/src/caffe/layers/$1" ;;
+  esac
+}
+src_of() { case "$1" in test_*.cpp) echo "$REPO/caffe_need/test/$1" ;; *) echo "$REPO/caffe_need/$1" ;; esac; }
 touch "$BUILD/caffe_need.manifest"
 current=$(caffe_need_files | xargs -r -n1 basename)
 changed_headers=""
@@ -309,8 +322,8 @@ for name in $current; do
   if [ -f "$dest" ] && [ ! -f "$BUILD/pristine/$name" ] && ! grep -qx "$name" "$BUILD/caffe_need.manifest"; then
     cp -p "$dest" "$BUILD/pristine/$name"
   fi
-  if ! cmp -s "$REPO/caffe_need/$name" "$dest"; then
-    cp "$REPO/caffe_need/$name" "$dest"
+  if ! cmp -s "$(src_of "$name")" "$dest"; then
+    cp "$(src_of "$name")" "$dest"
     case "$name" in *.hpp) changed_headers="$changed_headers caffe/layers/$name" ;; esac
   fi
 done
@@ -346,7 +359,10 @@ done | xargs -r touch
 # ---------------------------------------------------------------- 5. compile
 log "compiling ($MODE, $JOBS jobs) in $SRC"
 start=$(date +%s)
-make -C "$SRC" -j"$JOBS" lib tools pycaffe >"$BUILD/make.log" 2>&1 ||
+# (the Makefile's own name for build/ in a release build, which make's targets use)
+TEST_BINS=$(caffe_need_tests | sed 's|^|.build_release/test/|; s|$|.testbin|')
+# shellcheck disable=SC2086  # one make target per test
+make -C "$SRC" -j"$JOBS" lib tools pycaffe $TEST_BINS >"$BUILD/make.log" 2>&1 ||
   { tail -60 "$BUILD/make.log" >&2; echo "build_caffe.sh: make failed, full log: $BUILD/make.log" >&2; exit 1; }
 log "compiled in $(( $(date +%s) - start )) s"
 
@@ -355,6 +371,8 @@ STAGE=$PREFIX.tmp.$$
 rm -rf "$STAGE"; mkdir -p "$STAGE"/{lib,bin,python,include/caffe/proto}
 cp -a "$SRC"/build/lib/libcaffe.so* "$STAGE/lib/"
 for b in "$SRC"/build/tools/*.bin; do cp "$b" "$STAGE/bin/$(basename "$b" .bin)"; done
+# caffe_need's gtest: Caffe's test main, rpath $ORIGIN/../lib (the prefix's libcaffe)
+for t in $(caffe_need_tests); do cp "$SRC/.build_release/test/$t.testbin" "$STAGE/bin/$t"; done
 cp -r "$SRC/python/caffe" "$STAGE/python/caffe"
 rm -rf "$STAGE/python/caffe/__pycache__" "$STAGE/python/caffe/test" "$STAGE/python/caffe/_caffe.cpp"
 cp -r "$SRC/include/caffe" "$STAGE/include/"

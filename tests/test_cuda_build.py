@@ -7,7 +7,10 @@
   takes tens of minutes, later ones seconds), leaves .caffe_prefix alone, and
   its pycaffe imports and runs in CPU mode without a GPU or driver.
 - Where a GPU is visible, the CUDA build's ConvolutionDepthwise runs on it
-  and agrees with the CPU.
+  and agrees with the CPU, and caffe_need's gtest (test_caffe_need_layers)
+  passes on the GPU too: depthwise against the stock grouped convolution and
+  GradientChecker, our CPU PReLU / MAX pooling / convolution forwards against
+  the stock CUDA kernels.
 
 Everything here skips, with the reason printed, only where nvcc is absent
 (CUDA_HOME, default /usr/local/cuda); the GPU test also where no GPU is
@@ -24,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from conftest_gpu import requires_gpu  # noqa: F401  (fixture)
+from test_caffe_need import GTEST_CPU_CASES, run_layer_gtest
 from facecascade import caffe_loader
 from facecascade.paths import REPO_ROOT
 
@@ -124,7 +128,7 @@ def test_cuda_build_compiles_and_links(cuda_build, cuda_config):
                           text=True).stdout
     assert "ConvolutionDepthwiseLayer<float>::Forward_gpu" in syms
     assert "ConvolutionDepthwiseLayer<float>::Backward_gpu" in syms
-    for tool in ("caffe", "upgrade_net_proto_text"):
+    for tool in ("caffe", "upgrade_net_proto_text", "test_caffe_need_layers"):
         assert os.access(prefix / "bin" / tool, os.X_OK), tool
 
 
@@ -190,6 +194,9 @@ def test_cuda_build_runs_on_cpu_without_gpu(cuda_build):
     assert result["shape"] == [2, 4, 5, 4]
     assert result["forward_diff"] < 1e-5 and result["backward_diff"] < 1e-5, result
     assert result["grad_norm"] > 0
+    # the gtest's CPU cases (typed tests 0 and 1: CPU float, double) in the CUDA build
+    rc, out, passed = run_layer_gtest(cuda_build, GTEST_CPU_CASES)
+    assert rc == 0 and passed == 4, out[-6000:]
 
 
 @pytest.mark.slow
@@ -201,3 +208,10 @@ def test_cuda_build_depthwise_on_gpu_matches_cpu(cuda_build, requires_gpu):  # n
     assert gpu["forward_diff"] < 1e-5 and gpu["backward_diff"] < 1e-5, gpu
     np.testing.assert_allclose(gpu["out"], cpu["out"], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(gpu["bottom_diff"], cpu["bottom_diff"], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_cuda_build_layer_gtest_on_gpu(cuda_build, requires_gpu):  # noqa: F811
+    """Every case of caffe_need/test on CPU and GPU: 4 CPU, 4 GPU typed tests, 3 CPU-vs-GPU."""
+    rc, out, passed = run_layer_gtest(cuda_build, "0")
+    assert rc == 0 and passed == 11, out[-6000:]
