@@ -133,6 +133,44 @@ def test_shipped_deploy_nets_are_the_generated_ones_with_prelu_out_of_place(caff
         assert prelus and all((list(l.bottom) == list(l.top)) == in_place for l in prelus)
 
 
+# output channels of each layer with parameters at width 1 (the reference nets)
+REFERENCE_CHANNELS = {"rnet": {"conv1": 28, "conv2": 48, "conv3": 64, "conv4": 128, "fc5-1": 2, "fc5-2": 4},
+                      "onet": {"conv1": 32, "conv2": 64, "conv3": 64, "conv4": 128, "conv5": 256,
+                               "fc6-1": 2, "fc6-2": 4, "fc6-3": 10}}
+HEAD_LAYERS = {"fc5-1", "fc5-2", "fc6-1", "fc6-2", "fc6-3"}
+
+
+@pytest.mark.parametrize("net", ["rnet", "onet"])
+def test_width_scales_the_trunk_and_keeps_the_heads(caffe, tmp_path, net):
+    """--width 0.5: every trunk layer at half its channels, the heads unchanged."""
+    for width in (1.0, 0.5):
+        _, deploy_pt = mn.write_prototxts(caffe, net, tmp_path / str(width), 8, width=width)
+        model = caffe.Net(str(deploy_pt), caffe.TEST)
+        got = {name: blobs[0].data.shape[0] for name, blobs in model.params.items() if "prelu" not in name}
+        want = {name: c if name in HEAD_LAYERS or width == 1 else c // 2
+                for name, c in REFERENCE_CHANNELS[net].items()}
+        assert got == want
+
+
+def test_detector_runs_slim_nets(caffe, tmp_path):
+    """The detector reads its nets' widths from det*.prototxt: slim R-/O-Nets load and run."""
+    import shutil
+
+    import cv2
+    import skimage.data
+
+    from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR
+    shutil.copy(SHIPPED_MODEL_DIR / "det1.prototxt", tmp_path)
+    shutil.copy(SHIPPED_MODEL_DIR / "det1.caffemodel", tmp_path)
+    for net, name in (("rnet", "det2"), ("onet", "det3")):
+        _, deploy_pt = mn.write_prototxts(caffe, net, tmp_path / net, 8, width=0.5)
+        shutil.copy(deploy_pt, tmp_path / f"{name}.prototxt")
+        caffe.Net(str(deploy_pt), caffe.TEST).save(str(tmp_path / f"{name}.caffemodel"))   # xavier weights
+    faces = MTCNN(tmp_path, thresholds=(0.6, 0.0, 0.0)).detect(
+        cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    assert len(faces) > 0 and faces.points.shape == (len(faces), 5, 2)
+
+
 @pytest.mark.slow
 def test_short_pnet_training_lowers_loss(caffe, shared_data, tmp_path):
     rng = np.random.default_rng(0)

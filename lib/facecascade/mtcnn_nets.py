@@ -50,13 +50,13 @@ def normalise(images_nhwc):
     return ((x - MEAN) * SCALE).transpose(0, 3, 1, 2)
 
 
-def _conv(L, bottom, n, k, name_lr=None):
+def _conv_layer(L, bottom, n, k):
     return L.Convolution(bottom, num_output=n, kernel_size=k, stride=1,
                          weight_filler=dict(type="xavier"), bias_filler=dict(type="constant", value=0),
                          param=[dict(lr_mult=1, decay_mult=1), dict(lr_mult=2, decay_mult=0)])
 
 
-def _fc(L, bottom, n):
+def _fc_layer(L, bottom, n):
     return L.InnerProduct(bottom, num_output=n, weight_filler=dict(type="xavier"),
                           bias_filler=dict(type="constant", value=0),
                           param=[dict(lr_mult=1, decay_mult=1), dict(lr_mult=2, decay_mult=0)])
@@ -75,7 +75,12 @@ def _dropout(n, L, name, bottom, ratio):
     return n[name]
 
 
-def _body(n, L, P, net, data, dropout=0.0, in_place=True):
+def scaled_width(channels, width):
+    """A trunk layer's channel count at width factor `width` (4 at least)."""
+    return max(4, int(round(channels * width)))
+
+
+def _body(n, L, P, net, data, dropout=0.0, in_place=True, width=1.0):
     """Shared trunk; sets heads on NetSpec n and returns (cls, box, landmark) tops.
     dropout: ratio of a Dropout on the R-/O-Net fully connected features before the
     heads (training nets only: at test time Dropout is the identity, so deploy nets
@@ -83,8 +88,18 @@ def _body(n, L, P, net, data, dropout=0.0, in_place=True):
     in_place: PReLU writes over its input (training nets: less memory).  An in-place
     PReLU copies its input on every forward, for the backward pass; deploy nets give
     each PReLU its own top instead, which spares that copy (a memory-bound pass: a
-    third to a half of PReLU's time)."""
+    third to a half of PReLU's time).
+    width: every trunk layer's channels times this (scaled_width; the heads keep
+    theirs): 1 is the reference architecture, 0.5 a net of about a third of its
+    multiply-adds."""
     MAX = P.Pooling.MAX
+
+    def _conv(L, bottom, c, k):  # a trunk layer
+        return _conv_layer(L, bottom, scaled_width(c, width), k)
+
+    def _fc(L, bottom, c):  # a trunk layer
+        return _fc_layer(L, bottom, scaled_width(c, width))
+
     if net == "pnet":
         n["conv1"] = _conv(L, data, 10, 3)
         n["PReLU1"] = _prelu(L, n["conv1"], in_place)
@@ -93,8 +108,8 @@ def _body(n, L, P, net, data, dropout=0.0, in_place=True):
         n["PReLU2"] = _prelu(L, n["conv2"], in_place)
         n["conv3"] = _conv(L, n["PReLU2"], 32, 3)
         n["PReLU3"] = _prelu(L, n["conv3"], in_place)
-        n["conv4-1"] = _conv(L, n["PReLU3"], 2, 1)
-        n["conv4-2"] = _conv(L, n["PReLU3"], 4, 1)
+        n["conv4-1"] = _conv_layer(L, n["PReLU3"], 2, 1)
+        n["conv4-2"] = _conv_layer(L, n["PReLU3"], 4, 1)
         return n["conv4-1"], n["conv4-2"], None
     if net == "rnet":
         n["conv1"] = _conv(L, data, 28, 3)
@@ -108,8 +123,8 @@ def _body(n, L, P, net, data, dropout=0.0, in_place=True):
         n["conv4"] = _fc(L, n["prelu3"], 128)
         n["prelu4"] = _prelu(L, n["conv4"], in_place)
         feat = _dropout(n, L, "drop4", n["prelu4"], dropout)
-        n["fc5-1"] = _fc(L, feat, 2)
-        n["fc5-2"] = _fc(L, feat, 4)
+        n["fc5-1"] = _fc_layer(L, feat, 2)
+        n["fc5-2"] = _fc_layer(L, feat, 4)
         return n["fc5-1"], n["fc5-2"], None
     if net == "onet":
         n["conv1"] = _conv(L, data, 32, 3)
@@ -126,14 +141,14 @@ def _body(n, L, P, net, data, dropout=0.0, in_place=True):
         n["conv5"] = _fc(L, n["prelu4"], 256)
         n["prelu5"] = _prelu(L, n["conv5"], in_place)
         feat = _dropout(n, L, "drop5", n["prelu5"], dropout)
-        n["fc6-1"] = _fc(L, feat, 2)
-        n["fc6-2"] = _fc(L, feat, 4)
-        n["fc6-3"] = _fc(L, feat, 10)
+        n["fc6-1"] = _fc_layer(L, feat, 2)
+        n["fc6-2"] = _fc_layer(L, feat, 4)
+        n["fc6-3"] = _fc_layer(L, feat, 10)
         return n["fc6-1"], n["fc6-2"], n["fc6-3"]
     raise ValueError(f"unknown net {net!r}: pnet, rnet or onet")
 
 
-def train_netspec(caffe, net, batch, loss_weights=(1.0, 0.5, 1.0), dropout=0.0):
+def train_netspec(caffe, net, batch, loss_weights=(1.0, 0.5, 1.0), dropout=0.0, width=1.0):
     L, P = caffe.layers, caffe.params
     s = INPUT_SIZE[net]
     n = caffe.NetSpec()
@@ -146,7 +161,7 @@ def train_netspec(caffe, net, batch, loss_weights=(1.0, 0.5, 1.0), dropout=0.0):
         n.data, n.label, n.roi, n.roi_mask = L.Input(shape=shapes, ntop=4)
     if dropout and net == "pnet":
         raise ValueError("dropout: P-Net has no fully connected layer (R-Net and O-Net only)")
-    cls, box, lm = _body(n, L, P, net, n.data, dropout)
+    cls, box, lm = _body(n, L, P, net, n.data, dropout, width=width)
     n.cls_loss = L.SoftmaxWithLoss(cls, n.label, loss_param=dict(ignore_label=-1, normalize=True),
                                    loss_weight=loss_weights[0])
     n.box_flat = L.Flatten(box)
@@ -158,24 +173,24 @@ def train_netspec(caffe, net, batch, loss_weights=(1.0, 0.5, 1.0), dropout=0.0):
     return n.to_proto()
 
 
-def deploy_netspec(caffe, net, height=None, width=None):
+def deploy_netspec(caffe, net, height=None, width=None, channel_width=1.0):
     L, P = caffe.layers, caffe.params
     s = INPUT_SIZE[net]
     n = caffe.NetSpec()
     n.data = L.Input(shape=[dict(dim=[1, 3, height or s, width or s])])
-    cls, box, lm = _body(n, L, P, net, n.data, in_place=False)
+    cls, box, lm = _body(n, L, P, net, n.data, in_place=False, width=channel_width)
     n.prob1 = L.Softmax(cls)
     return n.to_proto()
 
 
-def write_prototxts(caffe, net, out_dir, batch, loss_weights=(1.0, 0.5, 1.0), dropout=0.0):
+def write_prototxts(caffe, net, out_dir, batch, loss_weights=(1.0, 0.5, 1.0), dropout=0.0, width=1.0):
     """train.prototxt, deploy.prototxt into out_dir; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     train = out_dir / f"{net}_train.prototxt"
     deploy = out_dir / f"{net}_deploy.prototxt"
-    train.write_text(f"name: \"{net}\"\n" + str(train_netspec(caffe, net, batch, loss_weights, dropout)))
-    deploy.write_text(f"name: \"{net}\"\n" + str(deploy_netspec(caffe, net)))
+    train.write_text(f"name: \"{net}\"\n" + str(train_netspec(caffe, net, batch, loss_weights, dropout, width)))
+    deploy.write_text(f"name: \"{net}\"\n" + str(deploy_netspec(caffe, net, channel_width=width)))
     return train, deploy
 
 
@@ -403,6 +418,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--ohem", type=float, default=1.0, metavar="K",
                     help="online hard sample mining: only the share K of each batch's face/non-face "
                          "samples with the highest loss train the face score (the paper: 0.7; default 1: off)")
+    ap.add_argument("--width", type=float, default=1.0,
+                    help="channels of every trunk layer times this (default 1: the reference net; e.g. 0.5: "
+                         "about a third of the multiply-adds); the detector reads any width from det*.prototxt")
     ap.add_argument("--save-every", type=int, default=1000)
     ap.add_argument("--resume", type=Path, default=None, help="caffemodel to start from")
     ap.add_argument("--seed", type=int, default=0)
@@ -426,8 +444,10 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
+    if args.width <= 0:
+        ap.error(f"--width {args.width}: must be > 0")
     train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, args.pts_weight),
-                                         args.dropout)
+                                         args.dropout, args.width)
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
                            pos_iou=args.pos_iou, low_res=args.low_res)
     if args.until:
@@ -453,7 +473,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
         f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
-        f"dropout {args.dropout}; ohem {args.ohem}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
+        f"dropout {args.dropout}; ohem {args.ohem}; width {args.width:g}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
 
     def save(it):
