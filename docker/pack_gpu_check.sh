@@ -3,7 +3,7 @@
 # has the NVIDIA driver and CUDA 13's cudart / cuBLAS / cuRAND, but not our build's
 # Debian libraries (e.g. a bare cloud GPU machine, where neither apt nor Docker is at hand).
 #
-#   bash docker/pack_gpu_check.sh OUT.tar.xz [--prefix DIR]
+#   bash docker/pack_gpu_check.sh OUT.tar.gz [--prefix DIR]
 #
 # The tarball holds prefix/ (bin, lib, build_info.txt), deps/ (every library the
 # build links, except glibc, libstdc++, libgcc and the CUDA libraries, which the host
@@ -11,14 +11,14 @@
 # (GDAL, Qt, codecs) is far larger than the rest together; the gtest and `caffe time`
 # never call OpenCV.  On the GPU host, from a checkout of this repository:
 #
-#   mkdir /tmp/gc && tar xJf OUT.tar.xz -C /tmp/gc
+#   mkdir /tmp/gc && tar xzf OUT.tar.gz -C /tmp/gc
 #   LD_LIBRARY_PATH=/tmp/gc/stubs:/tmp/gc/deps:<dirs of libcudart.so.13, libcublas.so.13, libcurand.so.10> \
 #     bash docker/gpu_check.sh --prefix /tmp/gc/prefix
 #
 # Default prefix: build_caffe.sh --cuda --cuda-arch 90's (the tests' CUDA build).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-OUT=${1:?usage: bash docker/pack_gpu_check.sh OUT.tar.xz [--prefix DIR]}
+OUT=${1:?usage: bash docker/pack_gpu_check.sh OUT.tar.gz [--prefix DIR]}
 shift
 PREFIX=
 while [ $# -gt 0 ]; do
@@ -70,6 +70,6 @@ for name in "${!seen[@]}"; do
   g++ -shared -fPIC -Wl,-soname,"$name" -o "$stage/stubs/$name" "$stage/cv_stub.cpp"
 done
 rm "$stage/cv_stub.cpp"
-tar cJf "$OUT.part" -C "$stage" prefix deps stubs
+tar czf "$OUT.part" -C "$stage" prefix deps stubs
 mv "$OUT.part" "$OUT"
 echo "packed $PREFIX: $(ls "$stage/deps" | wc -l) libraries, $(ls "$stage/stubs" | wc -l) OpenCV stubs -> $OUT ($(du -h "$OUT" | cut -f1))"

@@ -69,13 +69,13 @@ def assert_close(a, b, what):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * scale, err_msg=what)
 
 
-def run_layer_gtest(prefix, *gtest_args):
+def run_layer_gtest(prefix, *gtest_args, env=None):
     """Run <prefix>/bin/test_caffe_need_layers (caffe_need/test, built by build_caffe.sh);
-    returns (return code, output, number of tests passed)."""
+    env: more environment variables; returns (return code, output, number of tests passed)."""
     binary = Path(prefix) / "bin" / "test_caffe_need_layers"
     assert binary.is_file(), f"{binary} missing: rerun bash docker/build_caffe.sh"
     res = subprocess.run([str(binary), *gtest_args], capture_output=True, text=True, timeout=900,
-                         env=dict(os.environ, GLOG_minloglevel="2"))
+                         env=dict(os.environ, GLOG_minloglevel="2", **(env or {})))
     passed = re.search(r"\[  PASSED  \] (\d+) tests?\.", res.stdout)
     return res.returncode, res.stdout + res.stderr, int(passed.group(1)) if passed else 0
 

@@ -211,6 +211,33 @@ def test_cuda_build_depthwise_on_gpu_matches_cpu(cuda_build, requires_gpu):  # n
 
 
 @pytest.mark.slow
+def test_packed_cuda_build_needs_neither_our_debian_libraries_nor_opencv(cuda_build, tmp_path):
+    """docker/pack_gpu_check.sh (how the GPU check ran on a bare GPU host): unpacked, the
+    gtest finds every library in the pack, the host's C/C++ and CUDA runtimes aside, with
+    OpenCV's stubbed, and runs."""
+    out = tmp_path / "gc.tar.gz"
+    res = subprocess.run(["bash", str(REPO_ROOT / "docker" / "pack_gpu_check.sh"), str(out),
+                          "--prefix", str(cuda_build)], capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stdout + res.stderr[-4000:]
+    subprocess.run(["tar", "xzf", str(out), "-C", str(tmp_path)], check=True)
+    binary = cuda_build / "bin" / "test_caffe_need_layers"
+    found = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    cuda_dirs = sorted({str(Path(m).parent) for m in re.findall(r"=> (\S*lib(?:cudart|cublas|curand)\S*)", found)})
+    env = {"LD_LIBRARY_PATH": ":".join([str(tmp_path / "stubs"), str(tmp_path / "deps"), *cuda_dirs])}
+    packed = tmp_path / "prefix" / "bin" / "test_caffe_need_layers"
+    ldd = subprocess.run(["ldd", str(packed)], capture_output=True, text=True, env=dict(os.environ, **env)).stdout
+    host = re.compile(r"lib(c|m|dl|pthread|rt|resolv|nsl|util|anl|stdc\+\+|gcc_s|cuda\w*|cublas\w*|curand)\.so|ld-linux|linux-vdso")
+    for line in ldd.splitlines():
+        name, _, where = line.strip().partition(" => ")
+        assert "not found" not in line, ldd
+        if where and not host.match(name):
+            assert where.startswith(str(tmp_path)), f"{name} resolved outside the pack: {where}"
+    assert re.search(rf"libopencv_core\S* => {re.escape(str(tmp_path / 'stubs'))}", ldd), ldd
+    rc, out_text, passed = run_layer_gtest(tmp_path / "prefix", GTEST_CPU_CASES, env=env)
+    assert rc == 0 and passed == 4, out_text[-6000:]
+
+
+@pytest.mark.slow
 def test_cuda_build_layer_gtest_on_gpu(cuda_build, requires_gpu):  # noqa: F811
     """Every case of caffe_need/test on CPU and GPU: 4 CPU, 4 GPU typed tests, 3 CPU-vs-GPU."""
     rc, out, passed = run_layer_gtest(cuda_build, "0")

