@@ -473,7 +473,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
         f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
-        f"dropout {args.dropout}; ohem {args.ohem}; width {args.width:g}; threads OMP={os.environ.get('OMP_NUM_THREADS')} "
+        f"dropout {args.dropout}; ohem {args.ohem}; width {args.width:g}; "
+        f"threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
 
     def save(it):
