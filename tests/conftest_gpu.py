@@ -10,6 +10,10 @@ pytest loads only conftest.py by itself; use these by importing them:
     def test_something(requires_gpu):                    # the visible GPUs' names
         ...
 
+`run_layer_gtest(prefix, *args)` runs a build's caffe_need gtest
+(test_caffe_need_layers; GTEST_CPU_CASES: its CPU cases only), for the CPU
+and the CUDA build's tests alike.
+
 `requires_gpu` skips unless nvidia-smi lists at least one GPU (and
 CUDA_VISIBLE_DEVICES does not hide them all).  `caffe_gpu` also skips unless
 the pycaffe the session imports is a CUDA build (a CPU_ONLY build aborts the
@@ -18,6 +22,7 @@ CAFFE_PREFIX=<prefix of `bash docker/build_caffe.sh --cuda`>, or inside the
 CUDA image, where CAFFE_PREFIX is set.
 """
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -73,3 +78,19 @@ def caffe_gpu(requires_gpu):
         pytest.skip(f"pycaffe at {prefix} is a {mode or 'unknown'} build, not CUDA: run with "
                     "CAFFE_PREFIX=<prefix of bash docker/build_caffe.sh --cuda>")
     return caffe_loader.import_caffe(gpu=0)
+
+
+def run_layer_gtest(prefix, *gtest_args, env=None):
+    """Run <prefix>/bin/test_caffe_need_layers (caffe_need/test, built by build_caffe.sh);
+    env: more environment variables; returns (return code, output, number of tests passed)."""
+    binary = Path(prefix) / "bin" / "test_caffe_need_layers"
+    assert binary.is_file(), f"{binary} missing: rerun bash docker/build_caffe.sh"
+    res = subprocess.run([str(binary), *gtest_args], capture_output=True, text=True, timeout=900,
+                         env=dict(os.environ, GLOG_minloglevel="2", **(env or {})))
+    passed = re.search(r"\[  PASSED  \] (\d+) tests?\.", res.stdout)
+    return res.returncode, res.stdout + res.stderr, int(passed.group(1)) if passed else 0
+
+
+# the typed tests on the CPU (float, double); a CUDA build also has them on the GPU (2, 3)
+# and CpuForwardVsStockGpuTest, which need a GPU
+GTEST_CPU_CASES = "--gtest_filter=ConvolutionDepthwiseLayerTest/0.*:ConvolutionDepthwiseLayerTest/1.*"

@@ -4,17 +4,14 @@ finite-difference check (here through pycaffe, and in Caffe's own gtest
 harness, caffe_need/test); the multi-label ImageData reads float labels
 exactly, keeps the stock integer form, and refuses bad input without a core
 dump."""
-import os
-import re
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest_gpu import prefix_mode, requires_gpu  # noqa: F401  (fixture)
+from conftest_gpu import GTEST_CPU_CASES, prefix_mode, requires_gpu, run_layer_gtest  # noqa: F401  (fixture)
 from facecascade import caffe_loader
 from facecascade.paths import REPO_ROOT
 
@@ -67,22 +64,6 @@ def run_both(caffe, tmp_path, shape, rng):
 def assert_close(a, b, what):
     scale = max(float(np.abs(b).max()), 1.0)
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * scale, err_msg=what)
-
-
-def run_layer_gtest(prefix, *gtest_args, env=None):
-    """Run <prefix>/bin/test_caffe_need_layers (caffe_need/test, built by build_caffe.sh);
-    env: more environment variables; returns (return code, output, number of tests passed)."""
-    binary = Path(prefix) / "bin" / "test_caffe_need_layers"
-    assert binary.is_file(), f"{binary} missing: rerun bash docker/build_caffe.sh"
-    res = subprocess.run([str(binary), *gtest_args], capture_output=True, text=True, timeout=900,
-                         env=dict(os.environ, GLOG_minloglevel="2", **(env or {})))
-    passed = re.search(r"\[  PASSED  \] (\d+) tests?\.", res.stdout)
-    return res.returncode, res.stdout + res.stderr, int(passed.group(1)) if passed else 0
-
-
-# the typed tests on the CPU (float, double); a CUDA build also has them on the GPU (2, 3)
-# and CpuForwardVsStockGpuTest, which need a GPU
-GTEST_CPU_CASES = "--gtest_filter=ConvolutionDepthwiseLayerTest/0.*:ConvolutionDepthwiseLayerTest/1.*"
 
 
 def test_caffe_gtest_harness_on_depthwise(caffe):

@@ -26,8 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest_gpu import requires_gpu  # noqa: F401  (fixture)
-from test_caffe_need import GTEST_CPU_CASES, run_layer_gtest
+from conftest_gpu import GTEST_CPU_CASES, requires_gpu, run_layer_gtest  # noqa: F401  (fixture)
 from facecascade import caffe_loader
 from facecascade.paths import REPO_ROOT
 
@@ -222,7 +221,8 @@ def test_packed_cuda_build_needs_neither_our_debian_libraries_nor_opencv(cuda_bu
     subprocess.run(["tar", "xzf", str(out), "-C", str(tmp_path)], check=True)
     binary = cuda_build / "bin" / "test_caffe_need_layers"
     found = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
-    cuda_dirs = sorted({str(Path(m).parent) for m in re.findall(r"=> (\S*lib(?:cudart|cublas|curand)\S*)", found)})
+    cuda_libs = re.findall(r"=> (\S*lib(?:cudart|cublas|curand)\S*)", found)
+    cuda_dirs = sorted({str(Path(m).parent) for m in cuda_libs})
     env = {"LD_LIBRARY_PATH": ":".join([str(tmp_path / "stubs"), str(tmp_path / "deps"), *cuda_dirs])}
     packed = tmp_path / "prefix" / "bin" / "test_caffe_need_layers"
     ldd = subprocess.run(["ldd", str(packed)], capture_output=True, text=True, env=dict(os.environ, **env)).stdout

@@ -122,8 +122,9 @@ def main(argv=None):
     cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
                                            l2_passes=args.l2_passes)
     records = collect(args)
-    detector = load_detector(args.gpu, required=region == "detect") if region in ("auto", "detect") and any(
-        r.box is None or region == "detect" for r in records) else None
+    # --detect needs the detector; auto only for images without a list's box
+    wanted = region == "detect" or (region == "auto" and any(r.box is None for r in records))
+    detector = load_detector(args.gpu, required=region == "detect") if wanted else None
     print(f"{len(records)} images, backend {cascade.backend}, region {region}")
     out = Path(args.out)
     faces = clamped = without_faces = 0
