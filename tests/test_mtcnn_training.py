@@ -253,6 +253,41 @@ def test_low_res_share_degrades_that_share_of_each_batch(rng):
         assert lo <= softened <= hi, (share, softened)
 
 
+def test_occlude_pastes_one_rectangle_of_another_crop(rng):
+    # crop i is filled with the value i: a pasted pixel names the crop it came from
+    n, size = 12, 24
+    crops = np.repeat(np.arange(n, dtype=np.uint8)[:, None, None, None] * 10, size * size * 3).reshape(n, size, size, 3)
+    hidden = mn.occlude(crops, rng)
+    assert hidden.shape == crops.shape and np.array_equal(crops[:, 0, 0, 0], np.arange(n) * 10)  # input kept
+    for i in range(n):
+        changed = np.any(hidden[i] != crops[i], axis=2)
+        ys, xs = np.nonzero(changed)
+        assert len(ys), i                                      # every crop got an occluder ...
+        h, w = ys.max() - ys.min() + 1, xs.max() - xs.min() + 1
+        assert changed.sum() == h * w                          # ... one solid rectangle
+        assert round(0.2 * size) <= h <= round(0.5 * size) and round(0.2 * size) <= w <= round(0.5 * size)
+        donor = np.unique(hidden[i][changed])
+        assert len(donor) == 1 and donor[0] != i * 10          # all of it from one other crop
+    assert np.array_equal(mn.occlude(crops[:1], rng), crops[:1])   # alone, a crop has no donor
+
+
+def test_occlusion_share_hides_faces_and_negatives_but_never_landmark_crops():
+    n = 400
+    kinds = np.array([ms.NEG, ms.POS, ms.PART, ms.LANDMARK] * (n // 4), np.int8)
+    # uniform crops of different values: a crop stays uniform unless occluded
+    # (flips and the brightness / contrast jitter keep it uniform)
+    images = np.repeat(np.arange(n, dtype=np.uint8)[:, None, None, None] % 251, 48 * 48 * 3).reshape(n, 48, 48, 3)
+    samples = ms.SampleSet(images, kinds, np.zeros((n, 4), np.float32), np.zeros((n, 10), np.float32),
+                           np.ones(n, np.uint8))
+    shares = {ms.NEG: 1, ms.POS: 1, ms.PART: 1, ms.LANDMARK: 1}
+    for share, lo, hi in ((0.0, 0, 0), (0.5, 0.35, 0.65), (1.0, 0.95, 1)):
+        b = mn.BatchSampler(samples, 200, shares, np.random.default_rng(2), occlusion=share).next()
+        mixed = b["data"].reshape(200, -1).std(axis=1) > 1e-6
+        landmark = b["pts_mask"][:, 0] == 1
+        assert landmark.sum() == 50 and not mixed[landmark].any()
+        assert lo <= mixed[~landmark].mean() <= hi, (share, mixed[~landmark].mean())
+
+
 def test_until_a_time_past_midnight_is_tomorrow():
     import datetime
 

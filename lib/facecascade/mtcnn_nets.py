@@ -234,18 +234,42 @@ def degrade_resolution(images_nhwc, rng, frac=(0.35, 1.0)):
     return out
 
 
+def occlude(images_nhwc, rng, frac=(0.2, 0.5)):
+    """Each crop gets one rectangle (sides a random fraction in `frac` of the crop's,
+    anywhere inside it) copied from the same place of another crop of the batch.
+
+    Why: wider_eval's medium faces are often partly hidden by a neighbour's head, a
+    hand or an object, and the nets drop them by score (mtcnn/README.md, round 12);
+    the training faces are mostly whole.  Another crop's pixels stand for a textured
+    occluder, as a flat fill would not.  The targets stay: the box and points of an
+    occluded face are where they were."""
+    out = images_nhwc.copy()
+    n, size = len(images_nhwc), images_nhwc.shape[1]
+    if n < 2:
+        return out
+    # every crop takes its patch from another one: a random shift of the order
+    donor = (np.arange(n) + rng.integers(1, n, size=n)) % n
+    for i in range(n):
+        h, w = (int(round(size * rng.uniform(*frac))) for _ in range(2))
+        y, x = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
+        out[i, y:y + h, x:x + w] = images_nhwc[donor[i], y:y + h, x:x + w]
+    return out
+
+
 class BatchSampler:
     """Batches with a fixed share of each sample kind (MTCNN's 3:1:1:2 idea),
     with random flips and photometric jitter."""
 
     def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5,
-                 pos_iou=POS_IOU, low_res=0.0):
+                 pos_iou=POS_IOU, low_res=0.0, occlusion=0.0):
         """hard: (N,) bool, samples mined by the previous stage; that share of each
         batch's negatives is drawn from them (the random negatives far outnumber
         them, and the mined ones are the point of mining).
         pos_iou: parts (with a box target) whose crop has at least this IoU with
         its face are classified as faces; the paper's 0.65 leaves them unlabelled.
-        low_res: share of each batch degraded by `degrade_resolution` (with augment)."""
+        low_res: share of each batch degraded by `degrade_resolution` (with augment).
+        occlusion: share of each batch's face, part and negative crops given an occluder by
+        `occlude` (with augment); landmark crops never, since their points are the target."""
         self.s = samples
         self.face_label = samples.kinds == POS
         if pos_iou < POS_IOU:
@@ -254,6 +278,7 @@ class BatchSampler:
         self.rng = rng
         self.augment = augment
         self.low_res = low_res
+        self.occlusion = occlusion
         self.pools = {k: np.where(samples.kinds == k)[0] for k in (NEG, POS, PART, LANDMARK)}
         total = sum(shares[k] for k in shares if len(self.pools[k]))
         self.count = {k: int(round(batch * shares[k] / total)) if len(self.pools[k]) else 0 for k in shares}
@@ -284,6 +309,9 @@ class BatchSampler:
             if self.low_res:
                 blur = np.nonzero(self.rng.random(len(idx)) < self.low_res)[0]
                 imgs[blur] = degrade_resolution(imgs[blur], self.rng)
+            if self.occlusion:
+                hide = np.nonzero((self.rng.random(len(idx)) < self.occlusion) & (kinds != LANDMARK))[0]
+                imgs[hide] = occlude(imgs[hide], self.rng)
         x = normalise(imgs)
         if self.augment:
             # brightness / contrast jitter in normalised units
@@ -412,6 +440,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--low-res", type=float, default=0.0,
                     help="share of each batch shrunk to 35-100%% of its side and blown back up "
                          "(soft, low-resolution faces as WIDER's 20-50 px ones)")
+    ap.add_argument("--occlusion", type=float, default=0.0,
+                    help="share of each batch's face / part / negative crops that get a rectangle "
+                         "(20-50%% of each side) of another crop pasted in, as a partly hidden face")
     ap.add_argument("--dropout", type=float, default=0.0,
                     help="R-Net / O-Net: Dropout ratio on the fully connected features before the "
                          "heads, training net only (the reference det3 uses 0.25)")
@@ -449,7 +480,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, args.pts_weight),
                                          args.dropout, args.width)
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
-                           pos_iou=args.pos_iou, low_res=args.low_res)
+                           pos_iou=args.pos_iou, low_res=args.low_res, occlusion=args.occlusion)
     if args.until:
         args.minutes = minutes_until(args.until)
     # iteration-based lr steps only without a wall-clock budget: with --minutes /
@@ -473,6 +504,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
         f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
+        f"occlusion share {args.occlusion}; "
         f"dropout {args.dropout}; ohem {args.ohem}; width {args.width:g}; "
         f"threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
