@@ -134,7 +134,7 @@ def test_min_score_only_drops_the_faces_scored_below_it(detector, caffe):
     # min score 0: with the boxes soft-NMS lowered (the astronaut's face and 15 of them)
     everything = MTCNN(caffe=caffe, min_score=0).detect(img)
     assert (everything.scores < 0.7).sum() >= 2 and (everything.scores >= FALSE_BOX_SCORE).any()
-    # the default (None): O-Net's threshold
+    # an explicit min score, and the default one (None: O-Net's threshold, 0.7)
     for min_score, filtered in ((FALSE_BOX_SCORE, MTCNN(caffe=caffe, min_score=FALSE_BOX_SCORE).detect(img)),
                                 (0.7, detector.detect(img)), (0.01, MTCNN(caffe=caffe, min_score=0.01).detect(img))):
         kept = everything.scores >= min_score
