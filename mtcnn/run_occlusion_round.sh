@@ -7,6 +7,8 @@
 # and 7-11 changed resolution, labels, regularisation and width, none the occlusion.
 # Side by side, one thread each, $MINUTES (55) minutes; three model folders result:
 #   mtcnn/Result/model_r12_rnet (new det2), model_r12_onet (new det3), model_r12 (both).
+# NAME (r12), REF (f5b5b47: the nets to start from) and MINUTES set another round, e.g. round 13:
+#   NAME=r13 REF=fe92b9c OCCLUSION=0.5 MINUTES=30 bash mtcnn/run_occlusion_round.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec bash mtcnn/finetune_two_nets.sh r12 --occlusion "${OCCLUSION:-0.3}"
+exec bash mtcnn/finetune_two_nets.sh "${NAME:-r12}" --occlusion "${OCCLUSION:-0.3}"
