@@ -3,8 +3,8 @@
 # a share $OCCLUSION (default 0.3) of each batch's face, part and negative crops gets a
 # rectangle of another crop pasted in (mtcnn_nets.occlude), on round 3's data with its flags
 # (--pos-iou 0.5 --box-weight 1.0).  Why: the nets lose wider_eval's medium faces by score,
-# many of them partly hidden in crowds, while the training faces are mostly whole; rounds 4
-# and 7-11 changed resolution, labels, regularisation and width, none the occlusion.
+# WIDER's faces in crowds are often partly hidden, and most training faces are whole; rounds
+# 4 and 7-11 changed resolution, labels, regularisation and width, none the occlusion.
 # Side by side, one thread each, $MINUTES (55) minutes; three model folders result:
 #   mtcnn/Result/model_r12_rnet (new det2), model_r12_onet (new det3), model_r12 (both).
 # NAME (r12), REF (f5b5b47: the nets to start from) and MINUTES set another round, e.g. round 13:
