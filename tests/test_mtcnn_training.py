@@ -288,6 +288,63 @@ def test_occlusion_share_hides_faces_and_negatives_but_never_landmark_crops():
         assert lo <= mixed[~landmark].mean() <= hi, (share, mixed[~landmark].mean())
 
 
+def test_rotate_moves_points_and_box_centre_with_the_pixels(rng):
+    # one bright dot per landmark and a bright square as the face: after the turn
+    # each dot lies on its turned target, the square's centroid on the turned box's
+    # centre, and the box keeps its size
+    size = 48
+    # points on pixel corners, so that a 2x2 dot is centred on each exactly
+    pts = np.array([[15, 17, 33, 17, 24, 26, 17, 36, 31, 36]], np.float32) / size
+    roi = np.array([[0.10, 0.05, -0.05, 0.00]], np.float32)       # box [0.10, 0.05, 0.95, 1.00]
+    dots = np.zeros((1, size, size, 3), np.uint8)
+    for x, y in pts.reshape(5, 2):
+        dots[0, int(y * size) - 1:int(y * size) + 1, int(x * size) - 1:int(x * size) + 1] = 255
+    square = np.zeros((1, size, size, 3), np.uint8)
+    x1, y1, x2, y2 = ((roi[0] + [0, 0, 1, 1]) * size).round().astype(int)
+    square[0, y1 + 8:y2 - 8, x1 + 8:x2 - 8] = 255                 # inside, so no border effects
+    for _ in range(5):
+        seed = int(rng.integers(1 << 30))
+        turned_dots, roi_t, pts_t = mn.rotate(dots, roi, pts, np.random.default_rng(seed))
+        turned_square, roi_t2, _ = mn.rotate(square, roi, pts, np.random.default_rng(seed))
+        assert np.allclose(roi_t, roi_t2)
+        for x, y in pts_t.reshape(5, 2) * size:
+            patch = turned_dots[0, int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4, 0].astype(float)
+            ys, xs = np.mgrid[int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4] + 0.5
+            assert patch.sum() > 0
+            assert abs((patch * xs).sum() / patch.sum() - x) < 0.6 and abs((patch * ys).sum() / patch.sum() - y) < 0.6
+        box = roi_t[0] + [0, 0, 1, 1]
+        assert np.allclose(box[2:] - box[:2], [0.85, 0.95], atol=1e-5)      # size kept
+        w = turned_square[0, :, :, 0].astype(float)
+        ys, xs = np.mgrid[:size, :size] + 0.5
+        centre = np.array([(w * xs).sum(), (w * ys).sum()]) / w.sum() / size
+        assert np.allclose(centre, (box[:2] + box[2:]) / 2, atol=0.01), (centre, box)
+    # no angle: nothing moves
+    same, roi0, pts0 = mn.rotate(dots, roi, pts, rng, max_deg=0.0)
+    assert np.array_equal(same, dots) and np.allclose(roi0, roi) and np.allclose(pts0, pts)
+
+
+def test_rotation_share_turns_that_share_of_the_batch():
+    # a crop bright in its top-left quarter only: turned by up to 20 degrees, some
+    # pixels outside that quarter light up (mirrored borders included)
+    n = 400
+    kinds = np.array([ms.NEG, ms.POS, ms.PART, ms.LANDMARK] * (n // 4), np.int8)
+    images = np.zeros((n, 24, 24, 3), np.uint8)
+    images[:, :12, :12] = 200
+    samples = ms.SampleSet(images, kinds, np.zeros((n, 4), np.float32), np.full((n, 10), 0.5, np.float32),
+                           np.ones(n, np.uint8))
+    shares = {ms.NEG: 1, ms.POS: 1, ms.PART: 1, ms.LANDMARK: 1}
+    for share, lo, hi in ((0.0, 0, 0), (0.5, 0.35, 0.65), (1.0, 0.97, 1)):
+        b = mn.BatchSampler(samples, 200, shares, np.random.default_rng(3), rotation=share).next()
+        x = b["data"][:, 0]
+        # flips move the quarter to the top-right: a crop is unturned when its
+        # bottom half is uniform and its top half holds exactly two uniform quarters
+        top_l, top_r, bottom = x[:, :12, :12], x[:, :12, 12:], x[:, 12:, :]
+        unturned = np.array([t.std() < 1e-6 and r.std() < 1e-6 and m.std() < 1e-6
+                             for t, r, m in zip(top_l, top_r, bottom)])
+        assert lo <= 1 - unturned.mean() <= hi, (share, 1 - unturned.mean())
+        assert np.allclose(b["pts"][b["pts_mask"] == 1], 0.5, atol=1e-5)   # the centre stays the centre
+
+
 def test_until_a_time_past_midnight_is_tomorrow():
     import datetime
 

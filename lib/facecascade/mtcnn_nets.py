@@ -256,12 +256,45 @@ def occlude(images_nhwc, rng, frac=(0.2, 0.5)):
     return out
 
 
+ROTATION_DEG = 20.0
+
+
+def rotate(images_nhwc, roi, pts, rng, max_deg=ROTATION_DEG):
+    """Each crop turned about its centre by a random angle in [-max_deg, max_deg],
+    with its targets moved to match: the landmarks exactly, the face box's centre
+    turned with them and its size kept (the box a WIDER annotator would draw around
+    the turned face; turning its corners would give a looser box).  Borders are
+    mirrored in, so no flat corner marks a turned crop.
+
+    Why: WIDER's faces in crowds and candid photos are often tilted, while the
+    training faces (CUHK, LFW, posed WIDER faces) are mostly upright.  Whether it
+    helps is measured in mtcnn/README.md (round 14).  Returns (images, roi, pts)."""
+    import cv2
+
+    out = np.empty_like(images_nhwc)
+    roi = np.asarray(roi, np.float32).copy()
+    pts = np.asarray(pts, np.float32).reshape(-1, 5, 2).copy()
+    size = images_nhwc.shape[1]
+    centre = (size - 1) / 2.0  # cv2's pixel centres are integers: crop unit 0.5 is pixel (size - 1) / 2
+    for i, img in enumerate(images_nhwc):
+        m = cv2.getRotationMatrix2D((centre, centre), float(rng.uniform(-max_deg, max_deg)), 1.0)
+        out[i] = cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+        turn = m[:, :2].astype(np.float32)  # the same turn about crop unit (0.5, 0.5)
+        pts[i] = (pts[i] - 0.5) @ turn.T + 0.5
+        # roi = (box - crop) / side with the crop [0, 0, 1, 1]: box = roi + [0, 0, 1, 1]
+        x1, y1, x2, y2 = roi[i] + np.array([0, 0, 1, 1], np.float32)
+        cx, cy = (np.array([(x1 + x2) / 2, (y1 + y2) / 2], np.float32) - 0.5) @ turn.T + 0.5
+        half_w, half_h = (x2 - x1) / 2, (y2 - y1) / 2
+        roi[i] = [cx - half_w, cy - half_h, cx + half_w - 1, cy + half_h - 1]
+    return out, roi, pts.reshape(-1, 10)
+
+
 class BatchSampler:
     """Batches with a fixed share of each sample kind (MTCNN's 3:1:1:2 idea),
     with random flips and photometric jitter."""
 
     def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5,
-                 pos_iou=POS_IOU, low_res=0.0, occlusion=0.0):
+                 pos_iou=POS_IOU, low_res=0.0, occlusion=0.0, rotation=0.0):
         """hard: (N,) bool, samples mined by the previous stage; that share of each
         batch's negatives is drawn from them (the random negatives far outnumber
         them, and the mined ones are the point of mining).
@@ -269,7 +302,9 @@ class BatchSampler:
         its face are classified as faces; the paper's 0.65 leaves them unlabelled.
         low_res: share of each batch degraded by `degrade_resolution` (with augment).
         occlusion: share of each batch's face, part and negative crops given an occluder by
-        `occlude` (with augment); landmark crops never, since their points are the target."""
+        `occlude` (with augment); landmark crops never, since their points are the target.
+        rotation: share of each batch turned by `rotate` (with augment), targets with it;
+        a crop keeps the face label of its unturned IoU."""
         self.s = samples
         self.face_label = samples.kinds == POS
         if pos_iou < POS_IOU:
@@ -279,6 +314,7 @@ class BatchSampler:
         self.augment = augment
         self.low_res = low_res
         self.occlusion = occlusion
+        self.rotation = rotation
         self.pools = {k: np.where(samples.kinds == k)[0] for k in (NEG, POS, PART, LANDMARK)}
         total = sum(shares[k] for k in shares if len(self.pools[k]))
         self.count = {k: int(round(batch * shares[k] / total)) if len(self.pools[k]) else 0 for k in shares}
@@ -306,6 +342,9 @@ class BatchSampler:
             imgs = imgs.copy()
             imgs[flip] = imgs[flip][:, :, ::-1]
             roi[flip], pts[flip] = flip_targets(roi[flip], pts[flip])
+            if self.rotation:
+                turn = np.nonzero(self.rng.random(len(idx)) < self.rotation)[0]
+                imgs[turn], roi[turn], pts[turn] = rotate(imgs[turn], roi[turn], pts[turn], self.rng)
             if self.low_res:
                 blur = np.nonzero(self.rng.random(len(idx)) < self.low_res)[0]
                 imgs[blur] = degrade_resolution(imgs[blur], self.rng)
@@ -443,6 +482,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--occlusion", type=float, default=0.0,
                     help="share of each batch's face / part / negative crops that get a rectangle "
                          "(20-50%% of each side) of another crop pasted in, as a partly hidden face")
+    ap.add_argument("--rotation", type=float, default=0.0,
+                    help="share of each batch turned by up to +-%g degrees about the crop centre, "
+                         "targets turned with it (tilted faces)" % ROTATION_DEG)
     ap.add_argument("--dropout", type=float, default=0.0,
                     help="R-Net / O-Net: Dropout ratio on the fully connected features before the "
                          "heads, training net only (the reference det3 uses 0.25)")
@@ -480,7 +522,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     train_pt, deploy_pt = write_prototxts(caffe, net, out, args.batch, (1.0, args.box_weight, args.pts_weight),
                                          args.dropout, args.width)
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
-                           pos_iou=args.pos_iou, low_res=args.low_res, occlusion=args.occlusion)
+                           pos_iou=args.pos_iou, low_res=args.low_res, occlusion=args.occlusion,
+                           rotation=args.rotation)
     if args.until:
         args.minutes = minutes_until(args.until)
     # iteration-based lr steps only without a wall-clock budget: with --minutes /
@@ -504,7 +547,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
         f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
-        f"occlusion share {args.occlusion}; "
+        f"occlusion share {args.occlusion}; rotation share {args.rotation}; "
         f"dropout {args.dropout}; ohem {args.ohem}; width {args.width:g}; "
         f"threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")
