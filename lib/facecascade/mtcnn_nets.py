@@ -267,8 +267,9 @@ def rotate(images_nhwc, roi, pts, rng, max_deg=ROTATION_DEG):
     mirrored in, so no flat corner marks a turned crop.
 
     Why: WIDER's faces in crowds and candid photos are often tilted, while the
-    training faces (CUHK, LFW, posed WIDER faces) are mostly upright.  Whether it
-    helps is measured in mtcnn/README.md (round 14).  Returns (images, roi, pts)."""
+    training faces (CUHK, LFW, posed WIDER faces) are mostly upright.  Measured
+    (mtcnn/README.md, round 14: round 12 with --rotation 0.5): less AP than round 12
+    on both WIDER sets, not shipped.  Returns (images, roi, pts)."""
     import cv2
 
     out = np.empty_like(images_nhwc)
