@@ -195,6 +195,13 @@ def empty_detections():
     return Detections(np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2)))
 
 
+def large_step(factor, large_factor):
+    """The pyramid's step between the large-face levels, None for `factor` throughout:
+    large_factor equal to factor gives the reference's scales exactly (powers of one
+    factor), not products of the same powers that differ in the last bits."""
+    return None if large_factor is None or large_factor == factor else float(large_factor)
+
+
 def pyramid_scales(height, width, min_face=20, factor=0.709, min_size=PNET_CELL, large_factor=None,
                    large_face=LARGE_FACE):
     """Scales at which P-Net's 12 px window covers faces of min_face px and up.
@@ -202,8 +209,7 @@ def pyramid_scales(height, width, min_face=20, factor=0.709, min_size=PNET_CELL,
     large_factor (None or factor: factor throughout, as the reference): the step between
     the levels that look for faces of large_face px and up, from the first such level on
     (a finer step there costs little: those levels are small)."""
-    if large_factor == factor:
-        large_factor = None  # the reference's scales exactly, not products of the same powers
+    large_factor = large_step(factor, large_factor)
     for name, f in (("factor", factor), ("large factor", large_factor)):
         if f is not None and not 0 < f < 1:
             raise ValueError(f"pyramid {name} must be in (0, 1), got {f}")
@@ -353,7 +359,7 @@ class MTCNN:
         if backend not in ("caffe", "cv2"):
             raise ValueError(f"backend must be 'caffe' or 'cv2', not {backend!r}")
         self.min_face, self.factor = float(min_face), float(factor)
-        self.large_factor = None if large_factor in (None, factor) else float(large_factor)
+        self.large_factor = large_step(self.factor, large_factor)
         # the pyramid settings checked before the nets are loaded
         pyramid_scales(PNET_CELL, PNET_CELL, self.min_face, self.factor, large_factor=self.large_factor)
         self.backend = backend
