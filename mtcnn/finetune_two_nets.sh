@@ -6,6 +6,8 @@
 # Then three model folders combine the new nets with the starting ones:
 #   mtcnn/Result/NAME_rnet (new det2), NAME_onet (new det3), NAME (both).
 #   bash mtcnn/finetune_two_nets.sh NAME [FLAGS...]       e.g.  r8 --dropout 0.25
+# RNET_PHASES="N1 N2" / ONET_PHASES="N1 N2" replace a net's MINUTES by iteration counts
+# (--phases, as a time run logs them at its end): the same weights on any machine.
 # Round 3's data is made first where missing (mtcnn/make_round3_data.sh).
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: bash mtcnn/finetune_two_nets.sh NAME [train_rnet/train_onet flags...]" >&2; exit 2; }
@@ -20,10 +22,12 @@ D=mtcnn/Data
 START=mtcnn/Result/start_$REF
 bash mtcnn/models_at.sh "$REF" $START
 REF=$REF PY=$PY bash mtcnn/make_round3_data.sh 24 48
-$PY mtcnn/2_train_rnet/train_rnet.py --minutes "$MINUTES" --resume $START/det2.caffemodel \
+RNET_BUDGET=(--minutes "$MINUTES"); [ -z "${RNET_PHASES:-}" ] || RNET_BUDGET=(--phases $RNET_PHASES)
+ONET_BUDGET=(--minutes "$MINUTES"); [ -z "${ONET_PHASES:-}" ] || ONET_BUDGET=(--phases $ONET_PHASES)
+$PY mtcnn/2_train_rnet/train_rnet.py "${RNET_BUDGET[@]}" --resume $START/det2.caffemodel \
     --box-weight 1.0 --pos-iou 0.5 "$@" --out mtcnn/Result/rnet_$NAME > $D/train_rnet_$NAME.out 2>&1 &
 RNET=$!
-$PY mtcnn/3_train_onet/train_onet.py --minutes "$MINUTES" --batch 128 --resume $START/det3.caffemodel \
+$PY mtcnn/3_train_onet/train_onet.py "${ONET_BUDGET[@]}" --batch 128 --resume $START/det3.caffemodel \
     --box-weight 1.0 --pos-iou 0.5 "$@" --out mtcnn/Result/onet_$NAME > $D/train_onet_$NAME.out 2>&1 &
 ONET=$!
 wait $RNET

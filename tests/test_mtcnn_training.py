@@ -352,3 +352,53 @@ def test_until_a_time_past_midnight_is_tomorrow():
     assert mn.minutes_until("00:50", late) == 82
     assert mn.minutes_until("23:58", late) == 30
     assert mn.minutes_until("23:28", late) == 24 * 60     # now itself: the next one
+
+
+def _short_pnet_run(tmp_path, samples_npz, name, *flags):
+    """train_pnet.py's CLI on a few random samples; returns the final weights."""
+    from facecascade.caffe_loader import import_caffe
+    from facecascade.nets import net_weights
+    out = tmp_path / name
+    mn.training_cli("pnet", [], 10, 16, {ms.NEG: 3, ms.POS: 1, ms.PART: 1},
+                    argv=["--data", str(samples_npz), "--batch", "16", "--save-every", "4", "--out", str(out), *flags])
+    caffe = import_caffe()
+    return net_weights(caffe.Net(str(out / "pnet_deploy.prototxt"), str(out / "pnet.caffemodel"), caffe.TEST)), out
+
+
+def test_phases_repeat_a_run_to_the_bit_with_the_lr_dropped_for_the_second(caffe, tmp_path):
+    from facecascade.nets import weight_differences
+    rng = np.random.default_rng(5)
+    n = 240
+    samples = ms.SampleSet(rng.integers(0, 256, (n, 12, 12, 3), dtype=np.uint8),
+                           np.array([ms.NEG, ms.POS, ms.PART] * (n // 3), np.int8),
+                           rng.uniform(-0.3, 0.3, (n, 4)).astype(np.float32), np.zeros((n, 10), np.float32),
+                           np.ones(n, np.uint8))
+    npz = tmp_path / "random_12.npz"
+    samples.save(npz)
+    first, out = _short_pnet_run(tmp_path, npz, "first", "--phases", "5", "3")
+    again, _ = _short_pnet_run(tmp_path, npz, "again", "--phases", "5", "3")
+    other_seed, _ = _short_pnet_run(tmp_path, npz, "seed1", "--phases", "5", "3", "--seed", "1")
+    assert sum(r["differing"] for r in weight_differences(first, again)) == 0
+    assert sum(r["differing"] for r in weight_differences(first, other_seed)) > 1000
+    log = (out / "train.log").read_text()
+    assert "lr -> 0.0001 after 5 iterations" in log and "--phases 5 3 repeats" in log
+    assert np.loadtxt(out / "loss_history.txt")[:, 0].tolist() == list(range(1, 9))
+    assert "base_lr: 0.0001" in (out / "pnet_solver_lr2.prototxt").read_text()
+    assert "base_lr: 0.001" in (out / "pnet_solver.prototxt").read_text()
+    with pytest.raises(SystemExit):
+        _short_pnet_run(tmp_path, npz, "both", "--phases", "5", "3", "--minutes", "1")
+
+
+def test_weight_differences_count_bits_and_flag_missing_or_reshaped_blobs():
+    from facecascade.nets import weight_differences
+    a = {"conv1": [np.array([[1.0, 0.0], [2.0, 3.0]], np.float32), np.array([0.5], np.float32)],
+         "fc": [np.zeros((2, 3), np.float32)]}
+    b = {"conv1": [np.array([[1.0, -0.0], [2.25, 3.0]], np.float32), np.array([0.5], np.float32)],
+         "fc": [np.zeros((3, 2), np.float32)], "extra": [np.ones(4, np.float32)]}
+    rows = {(r["layer"], r["blob"]): r for r in weight_differences(a, b)}
+    assert rows[("conv1", 0)]["differing"] == 2                 # 0.0 against -0.0 counts, 2.0 against 2.25
+    assert rows[("conv1", 0)]["max_abs_diff"] == 0.25
+    assert rows[("conv1", 1)]["differing"] == 0 and rows[("conv1", 1)]["max_abs_diff"] == 0.0
+    assert rows[("fc", 0)]["differing"] == 6 and rows[("fc", 0)]["max_abs_diff"] is None
+    assert rows[("extra", 0)]["differing"] == 4 and rows[("extra", 0)]["max_abs_diff"] is None
+    assert len(rows) == 4

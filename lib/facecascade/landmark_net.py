@@ -19,7 +19,7 @@ import numpy as np
 
 from .caffe_loader import import_caffe
 from .geometry import NET_INPUT
-from .nets import flush_denormals
+from .nets import flush_denormals, net_weights  # noqa: F401 (net_weights: part of this module's API)
 
 STAGES = ((24, 2, 2), (32, 2, 2), (64, 2, 2))   # (channels, repeats, first stride)
 EXPANSION = 6
@@ -176,11 +176,6 @@ def fold_batchnorm(deploy, weights):
         out.convolution_param.bias_term = True
         skip.update([nxt.name, nxt2.name])
     return folded, new_weights
-
-
-def net_weights(net):
-    """{layer name: [arrays]} of a caffe.Net."""
-    return {name: [np.array(b.data, copy=True) for b in blobs] for name, blobs in net.params.items()}
 
 
 def save_caffemodel(deploy, weights, path):

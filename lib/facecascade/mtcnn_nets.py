@@ -465,6 +465,10 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                          "quarter); for a CPU shared with other jobs, where iterations/s is unknown")
     ap.add_argument("--until", default=None, metavar="HH:MM",
                     help="like --minutes, up to this local wall-clock time")
+    ap.add_argument("--phases", type=int, nargs=2, default=None, metavar=("N1", "N2"),
+                    help="the two phases of --minutes by iteration counts: N1 steps at --lr, then N2 at "
+                         "lr / 10 from a fresh solver; a --minutes run logs its N1 N2 at the end, and "
+                         "--phases N1 N2 with the same data, flags and --seed repeats it on any machine")
     ap.add_argument("--batch", type=int, default=default_batch)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-steps", type=int, nargs="+", default=None,
@@ -504,6 +508,10 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     args = ap.parse_args(argv)
     if not 0.0 < args.ohem <= 1.0:
         ap.error(f"--ohem {args.ohem}: must be in (0, 1]")
+    if args.phases and (args.minutes or args.until):
+        ap.error("--phases: give either iteration counts or a wall-clock budget (--minutes / --until)")
+    if args.phases and min(args.phases) < 0:
+        ap.error(f"--phases {args.phases[0]} {args.phases[1]}: counts must be >= 0")
     caffe = import_caffe(args.gpu)
     caffe.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -527,12 +535,13 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                            rotation=args.rotation)
     if args.until:
         args.minutes = minutes_until(args.until)
-    # iteration-based lr steps only without a wall-clock budget: with --minutes /
-    # --until the two phases below set the lr, and steps at 0.6/0.85 x --iters
-    # would otherwise fire inside phase 1
-    steps = [10 ** 9] if args.minutes else (args.lr_steps or [int(args.iters * 0.6), int(args.iters * 0.85)])
+    two_phases = bool(args.minutes or args.phases)
+    # iteration-based lr steps only without the two phases: with --minutes / --until /
+    # --phases the phases below set the lr, and steps at 0.6/0.85 x --iters would
+    # otherwise fire inside phase 1
+    steps = [10 ** 9] if two_phases else (args.lr_steps or [int(args.iters * 0.6), int(args.iters * 0.85)])
     solver_pt = write_solver(caffe, out / f"{net}_solver.prototxt", train_pt, args.lr,
-                             10 ** 9 if args.minutes else args.iters, steps, out / net)
+                             10 ** 9 if two_phases else args.iters, steps, out / net)
     solver = caffe.get_solver(str(solver_pt))
     if args.resume:
         solver.net.copy_from(str(args.resume))
@@ -564,11 +573,19 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         tmp.replace(final)
 
     ohem = dict(ohem=args.ohem, score_blob=HEADS[net][0])
-    if args.minutes:
-        # wall-clock phases: lr, then lr / 10 (a fresh solver started from the phase-1 weights)
-        t_end = time.time() + 60 * args.minutes
-        hist = train(solver, sampler, 10 ** 9, log=log, save=save, save_every=args.save_every,
-                     stop_at=time.time() + 45 * args.minutes, **ohem)
+    if two_phases:
+        # two phases: lr, then lr / 10 (a fresh solver started from the phase-1 weights),
+        # ended by the wall clock (--minutes: 3/4 and 1/4 of it) or by iteration counts
+        # (--phases).  Both stop after a step and save (which zeroes the live net's
+        # subnormal weights) at the same iterations, so --phases with a time run's counts
+        # gives that run's weights to the bit on the same kind of CPU.
+        if args.phases:
+            (n1, n2), stop1, stop2 = args.phases, None, None
+        else:
+            n1 = n2 = 10 ** 9
+            stop2 = time.time() + 60 * args.minutes
+            stop1 = time.time() + 45 * args.minutes
+        hist = train(solver, sampler, n1, log=log, save=save, save_every=args.save_every, stop_at=stop1, **ohem)
         save(solver.iter)
         solver2_pt = write_solver(caffe, out / f"{net}_solver_lr2.prototxt", train_pt, args.lr * 0.1, 10 ** 9,
                                   [10 ** 9], out / net)
@@ -576,10 +593,11 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         solver = caffe.get_solver(str(solver2_pt))
         solver.net.copy_from(str(out / f"{net}.caffemodel"))
         log(f"lr -> {args.lr * 0.1:g} after {done} iterations")
-        hist2 = train(solver, sampler, 10 ** 9, log=log, save=save, save_every=args.save_every, stop_at=t_end,
+        hist2 = train(solver, sampler, n2, log=log, save=save, save_every=args.save_every, stop_at=stop2,
                       iter_offset=done, **ohem)
         hist = hist + hist2
         save(done + solver.iter)
+        log(f"phases: --phases {done} {solver.iter} repeats this run by iteration counts")
     else:
         hist = train(solver, sampler, args.iters, log=log, save=save, save_every=args.save_every, **ohem)
     np.savetxt(out / "loss_history.txt", np.array(hist), header="iter cls box pts", fmt="%.6g")

@@ -118,6 +118,35 @@ def flush_denormals(net):
     return count
 
 
+def net_weights(net):
+    """{layer name: [arrays]} of a caffe.Net."""
+    return {name: [np.array(b.data, copy=True) for b in blobs] for name, blobs in net.params.items()}
+
+
+def weight_differences(weights_a, weights_b):
+    """Blob-by-blob comparison of two {layer name: [arrays]} (net_weights): one row
+    (layer, blob index, shape, values that differ, max |a - b|) per blob of either; a
+    blob that only one side has, or of another shape, counts all its values as
+    differing with max_abs_diff None."""
+    rows = []
+    for name in list(weights_a) + [n for n in weights_b if n not in weights_a]:
+        blobs_a, blobs_b = weights_a.get(name, []), weights_b.get(name, [])
+        for i in range(max(len(blobs_a), len(blobs_b))):
+            a = blobs_a[i] if i < len(blobs_a) else None
+            b = blobs_b[i] if i < len(blobs_b) else None
+            if a is None or b is None or a.shape != b.shape:
+                present = [x for x in (a, b) if x is not None]
+                rows.append(dict(layer=name, blob=i, shape=present[0].shape,
+                                 differing=max(x.size for x in present), max_abs_diff=None))
+                continue
+            # float32 bit patterns, not values: -0.0 against 0.0 differ too
+            bits_a, bits_b = (np.ascontiguousarray(x, np.float32).view(np.uint32) for x in (a, b))
+            differing = int(np.count_nonzero(bits_a != bits_b))
+            diff = float(np.max(np.abs(a.astype(np.float64) - b))) if a.size else 0.0
+            rows.append(dict(layer=name, blob=i, shape=a.shape, differing=differing, max_abs_diff=diff))
+    return rows
+
+
 def forward_flops(net):
     """2 x the multiply-adds of one forward of a pycaffe net at its current input
     shape (Convolution, ConvolutionDepthwise and InnerProduct layers; the rest
