@@ -468,7 +468,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--phases", type=int, nargs=2, default=None, metavar=("N1", "N2"),
                     help="the two phases of --minutes by iteration counts: N1 steps at --lr, then N2 at "
                          "lr / 10 from a fresh solver; a --minutes run logs its N1 N2 at the end, and "
-                         "--phases N1 N2 with the same data, flags and --seed repeats it on any machine")
+                         "--phases N1 N2 with the same data, flags and --seed repeats it (to the bit on the same "
+                         "kind of CPU; elsewhere OpenBLAS rounds differently)")
     ap.add_argument("--batch", type=int, default=default_batch)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--lr-steps", type=int, nargs="+", default=None,
