@@ -381,6 +381,7 @@ def test_phases_repeat_a_run_to_the_bit_with_the_lr_dropped_for_the_second(caffe
     assert sum(r["differing"] for r in weight_differences(first, again)) == 0
     assert sum(r["differing"] for r in weight_differences(first, other_seed)) > 1000
     log = (out / "train.log").read_text()
+    assert "phases 5 + 3 iterations" in log.splitlines()[0]
     assert "lr -> 0.0001 after 5 iterations" in log and "--phases 5 3 repeats" in log
     assert np.loadtxt(out / "loss_history.txt")[:, 0].tolist() == list(range(1, 9))
     assert "base_lr: 0.0001" in (out / "pnet_solver_lr2.prototxt").read_text()

@@ -554,9 +554,11 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         logf.write(msg + "\n")
         logf.flush()
 
+    length = (f"phases {args.phases[0]} + {args.phases[1]} iterations" if args.phases else
+              f"{args.minutes:g} minutes in two phases" if args.minutes else f"iters {args.iters}")
     log(f"{net}: {len(samples)} samples {samples.counts()} ({int(hard.sum())} mined); batch {args.batch} = "
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
-        f"iters {args.iters}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
+        f"{length}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
         f"occlusion share {args.occlusion}; rotation share {args.rotation}; "
         f"dropout {args.dropout}; ohem {args.ohem}; width {args.width:g}; "
