@@ -6,7 +6,7 @@
 #   bash mtcnn/reproduce_round12.sh            (about an hour on 2 cores; a clone with history)
 # Outputs: mtcnn/Result/model_r12repro_refit (det1-3), mtcnn/Data/reproduce_round12.out (the
 # comparison).  Same to the bit needs the same kind of CPU as the original run (AMD EPYC,
-# AVX-512; OpenBLAS picks its kernels by CPU, and their sums round differently): elsewhere
+# AVX-512) and Debian 12's OpenBLAS (OpenBLAS picks its kernels by CPU, and their sums round differently): elsewhere
 # the weights differ in the last bits and grow apart over the run, like another seed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -18,19 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
 
-from facecascade.caffe_loader import import_caffe  # noqa: E402
 from facecascade.cli import run  # noqa: E402
-from facecascade.nets import net_weights, weight_differences  # noqa: E402
+from facecascade.nets import load_net, net_weights, weight_differences  # noqa: E402
 
 NETS = ("det1", "det2", "det3")
 
 
-def load_weights(caffe, folder, name):
-    proto, model = folder / f"{name}.prototxt", folder / f"{name}.caffemodel"
-    for f in (proto, model):
-        if not f.is_file():
-            raise FileNotFoundError(f"{f}: not found")
-    return net_weights(caffe.Net(str(proto), str(model), caffe.TEST))
+def load_weights(folder, name):
+    return net_weights(load_net(folder / f"{name}.prototxt", folder / f"{name}.caffemodel", backend="caffe").net)
 
 
 def main(argv=None):
@@ -40,11 +35,9 @@ def main(argv=None):
     ap.add_argument("--nets", nargs="+", default=list(NETS), choices=NETS)
     ap.add_argument("--all", action="store_true", help="print every blob, not only those that differ")
     args = ap.parse_args(argv)
-    caffe = import_caffe()
     summary = {}
     for name in args.nets:
-        rows = weight_differences(load_weights(caffe, args.model_dir_a, name),
-                                  load_weights(caffe, args.model_dir_b, name))
+        rows = weight_differences(load_weights(args.model_dir_a, name), load_weights(args.model_dir_b, name))
         print(f"{name}: {args.model_dir_a / name} against {args.model_dir_b / name}")
         for r in rows:
             if r["differing"] or args.all:
