@@ -403,3 +403,66 @@ def test_weight_differences_count_bits_and_flag_missing_or_reshaped_blobs():
     assert rows[("fc", 0)]["differing"] == 6 and rows[("fc", 0)]["max_abs_diff"] is None
     assert rows[("extra", 0)]["differing"] == 4 and rows[("extra", 0)]["max_abs_diff"] is None
     assert len(rows) == 4
+
+
+def test_kept_snapshots_leave_the_run_unchanged_and_their_mean_is_exact(caffe, tmp_path):
+    """--keep-snapshots keeps every save without changing the run; average_snapshots.py
+    averages the kept ones: the mean of one snapshot is that snapshot, of three their
+    float64 mean, and the phase end's extra save (iteration 7) is left out."""
+    import importlib.util
+
+    from facecascade.nets import weight_differences
+    rng = np.random.default_rng(6)
+    n = 120
+    samples = ms.SampleSet(rng.integers(0, 256, (n, 12, 12, 3), dtype=np.uint8),
+                           np.array([ms.NEG, ms.POS, ms.PART] * (n // 3), np.int8),
+                           rng.uniform(-0.3, 0.3, (n, 4)).astype(np.float32), np.zeros((n, 10), np.float32),
+                           np.ones(n, np.uint8))
+    npz = tmp_path / "random_12.npz"
+    samples.save(npz)
+    plain, _ = _short_pnet_run(tmp_path, npz, "plain", "--phases", "7", "5")
+    kept, out = _short_pnet_run(tmp_path, npz, "kept", "--phases", "7", "5", "--keep-snapshots")
+    assert sum(r["differing"] for r in weight_differences(plain, kept)) == 0
+    names = sorted(f.name for f in (out / "snapshots").iterdir())
+    assert names == sorted(f"pnet_iter_{i}.caffemodel" for i in (4, 7, 8, 12))
+
+    from facecascade.paths import REPO_ROOT
+    spec = importlib.util.spec_from_file_location("average_snapshots", REPO_ROOT / "mtcnn" / "average_snapshots.py")
+    avg = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(avg)
+
+    def weights_of(path):
+        net = caffe.Net(str(out / "pnet_deploy.prototxt"), str(path), caffe.TEST)
+        return {k: [np.array(b.data, copy=True) for b in v] for k, v in net.params.items()}
+
+    avg.main([str(out), "--from-iter", "12", "--every", "4", "--out", str(tmp_path / "one")])
+    assert sum(r["differing"] for r in weight_differences(weights_of(tmp_path / "one" / "pnet.caffemodel"), kept)) == 0
+    avg.main([str(out), "--from-iter", "1", "--every", "4", "--out", str(tmp_path / "mean")])
+    mean = weights_of(tmp_path / "mean" / "pnet.caffemodel")
+    snaps = [weights_of(out / "snapshots" / f"pnet_iter_{i}.caffemodel") for i in (4, 8, 12)]
+    for layer, blobs in mean.items():
+        for k, blob in enumerate(blobs):
+            expect = (sum(s[layer][k].astype(np.float64) for s in snaps) / 3).astype(np.float32)
+            assert np.array_equal(blob, expect), layer
+    assert (tmp_path / "mean" / "pnet_deploy.prototxt").is_file()
+    with pytest.raises(SystemExit):     # no snapshot in the range
+        avg.main([str(out), "--from-iter", "13", "--out", str(tmp_path / "none")])
+
+
+def test_average_weights_refuses_snapshots_of_another_net(caffe, tmp_path):
+    """A file without one of the net's layers, or with it in another shape (an R-Net
+    for a P-Net: both have a conv1), is a ValueError naming the file, not a Caffe abort."""
+    from facecascade.nets import average_weights
+    _, pnet_deploy = mn.write_prototxts(caffe, "pnet", tmp_path, 4)
+    _, rnet_deploy = mn.write_prototxts(caffe, "rnet", tmp_path, 4)
+    pnet = caffe.Net(str(pnet_deploy), caffe.TEST)
+    caffe.Net(str(rnet_deploy), caffe.TEST).save(str(tmp_path / "rnet.caffemodel"))
+    pnet.save(str(tmp_path / "pnet.caffemodel"))
+    param = caffe.proto.caffe_pb2.NetParameter()
+    param.ParseFromString((tmp_path / "pnet.caffemodel").read_bytes())
+    del param.layer[[layer.name for layer in param.layer].index("conv4-2")]
+    (tmp_path / "no_box_head.caffemodel").write_bytes(param.SerializeToString())
+    with pytest.raises(ValueError, match="rnet.caffemodel: holds no weights of layer conv1"):
+        average_weights(pnet, [tmp_path / "pnet.caffemodel", tmp_path / "rnet.caffemodel"])
+    with pytest.raises(ValueError, match="no_box_head.caffemodel: holds no weights of layer conv4-2"):
+        average_weights(pnet, [tmp_path / "no_box_head.caffemodel"])

@@ -448,6 +448,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     """The shared command line of mtcnn/{1_train_pnet,2_train_rnet,3_train_onet}."""
     import argparse
     import os
+    import shutil
     import sys
 
     from .caffe_loader import add_device_arguments, import_caffe
@@ -501,6 +502,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                     help="channels of every trunk layer times this (default 1: the reference net; e.g. 0.5: "
                          "about a third of the multiply-adds); the detector reads any width from det*.prototxt")
     ap.add_argument("--save-every", type=int, default=1000)
+    ap.add_argument("--keep-snapshots", action="store_true",
+                    help="also keep every saved snapshot as snapshots/NET_iter_N.caffemodel in --out "
+                         "(for weight averaging: mtcnn/average_snapshots.py); the run's weights are unchanged")
     ap.add_argument("--resume", type=Path, default=None, help="caffemodel to start from")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ship", type=Path, default=None,
@@ -573,6 +577,11 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         # backwards then stay off the cores' slow subnormal path too
         flush_denormals(solver.net)
         solver.net.save(str(tmp))
+        if args.keep_snapshots:
+            kept = out / "snapshots" / f"{net}_iter_{it}.caffemodel"
+            kept.parent.mkdir(exist_ok=True)
+            shutil.copyfile(tmp, kept.with_suffix(".tmp"))
+            kept.with_suffix(".tmp").replace(kept)
         tmp.replace(final)
 
     ohem = dict(ohem=args.ohem, score_blob=HEADS[net][0])
@@ -606,7 +615,6 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     np.savetxt(out / "loss_history.txt", np.array(hist), header="iter cls box pts", fmt="%.6g")
     plot_losses(np.array(hist), out / "loss.png", net)
     if args.ship:
-        import shutil
         args.ship.mkdir(parents=True, exist_ok=True)
         name = {"pnet": "det1", "rnet": "det2", "onet": "det3"}[net]
         shutil.copyfile(deploy_pt, args.ship / f"{name}.prototxt")

@@ -123,6 +123,57 @@ def net_weights(net):
     return {name: [np.array(b.data, copy=True) for b in blobs] for name, blobs in net.params.items()}
 
 
+def caffemodel_weights(path):
+    """{layer name: [float32 arrays]} of a .caffemodel file, read with Caffe's protobuf
+    (no net needed, so a file of another net is an error here, not a Caffe abort)."""
+    from .caffe_loader import import_caffe
+
+    caffe_pb2 = import_caffe().proto.caffe_pb2
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: not found")
+    param = caffe_pb2.NetParameter()
+    try:
+        param.ParseFromString(path.read_bytes())
+    except Exception as e:  # protobuf's DecodeError
+        raise ValueError(f"{path}: not a caffemodel ({e})") from None
+    out = {}
+    for layer in list(param.layer) + list(param.layers):  # V2 and V1 layer lists
+        if layer.blobs:
+            out[layer.name] = [np.array(b.data, dtype=np.float32).reshape(
+                tuple(b.shape.dim) if b.HasField("shape") else (b.num, b.channels, b.height, b.width))
+                for b in layer.blobs]
+    return out
+
+
+def average_weights(net, caffemodels):
+    """Set every parameter of a pycaffe net to its element-wise mean over `caffemodels`
+    (snapshots of the same net, matched by layer name), summed in float64; returns the
+    net.  A file that lacks a layer of the net, or holds it in another shape, raises
+    ValueError naming both.
+
+    Why: stochastic weight averaging (Izmailov et al., UAI 2018): the mean of the
+    snapshots along one training run's late steps lies nearer the middle of the
+    minimum they wander around than any one of them.  MTCNN's nets have no BatchNorm,
+    so the mean needs no statistics recomputed."""
+    if not caffemodels:
+        raise ValueError("average_weights: no caffemodel given")
+    sums = {name: [np.zeros(b.data.shape, np.float64) for b in blobs] for name, blobs in net.params.items()}
+    for path in caffemodels:
+        weights = caffemodel_weights(path)
+        for name, totals in sums.items():
+            arrays = weights.get(name, [])
+            if len(arrays) != len(totals) or any(a.size != t.size for a, t in zip(arrays, totals)):
+                raise ValueError(f"{path}: holds no weights of layer {name} in the net's shapes "
+                                 f"{[t.shape for t in totals]}")
+            for total, a in zip(totals, arrays):
+                total += a.reshape(total.shape)
+    for name, blobs in net.params.items():
+        for blob, total in zip(blobs, sums[name]):
+            blob.data[...] = (total / len(caffemodels)).astype(np.float32)
+    return net
+
+
 def weight_differences(weights_a, weights_b):
     """Blob-by-blob comparison of two {layer name: [arrays]} (net_weights): one row
     (layer, blob index, shape, values that differ, max |a - b|) per blob of either; a
