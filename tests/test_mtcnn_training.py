@@ -365,16 +365,21 @@ def _short_pnet_run(tmp_path, samples_npz, name, *flags):
     return net_weights(caffe.Net(str(out / "pnet_deploy.prototxt"), str(out / "pnet.caffemodel"), caffe.TEST)), out
 
 
-def test_phases_repeat_a_run_to_the_bit_with_the_lr_dropped_for_the_second(caffe, tmp_path):
-    from facecascade.nets import weight_differences
-    rng = np.random.default_rng(5)
-    n = 240
+def _random_pnet_samples(tmp_path, seed, n):
+    """n random 12 px samples (negatives, faces, parts in turn) saved as random_12.npz."""
+    rng = np.random.default_rng(seed)
     samples = ms.SampleSet(rng.integers(0, 256, (n, 12, 12, 3), dtype=np.uint8),
                            np.array([ms.NEG, ms.POS, ms.PART] * (n // 3), np.int8),
                            rng.uniform(-0.3, 0.3, (n, 4)).astype(np.float32), np.zeros((n, 10), np.float32),
                            np.ones(n, np.uint8))
     npz = tmp_path / "random_12.npz"
     samples.save(npz)
+    return npz
+
+
+def test_phases_repeat_a_run_to_the_bit_with_the_lr_dropped_for_the_second(caffe, tmp_path):
+    from facecascade.nets import weight_differences
+    npz = _random_pnet_samples(tmp_path, seed=5, n=240)
     first, out = _short_pnet_run(tmp_path, npz, "first", "--phases", "5", "3")
     again, _ = _short_pnet_run(tmp_path, npz, "again", "--phases", "5", "3")
     other_seed, _ = _short_pnet_run(tmp_path, npz, "seed1", "--phases", "5", "3", "--seed", "1")
@@ -412,14 +417,7 @@ def test_kept_snapshots_leave_the_run_unchanged_and_their_mean_is_exact(caffe, t
     import importlib.util
 
     from facecascade.nets import weight_differences
-    rng = np.random.default_rng(6)
-    n = 120
-    samples = ms.SampleSet(rng.integers(0, 256, (n, 12, 12, 3), dtype=np.uint8),
-                           np.array([ms.NEG, ms.POS, ms.PART] * (n // 3), np.int8),
-                           rng.uniform(-0.3, 0.3, (n, 4)).astype(np.float32), np.zeros((n, 10), np.float32),
-                           np.ones(n, np.uint8))
-    npz = tmp_path / "random_12.npz"
-    samples.save(npz)
+    npz = _random_pnet_samples(tmp_path, seed=6, n=120)
     plain, _ = _short_pnet_run(tmp_path, npz, "plain", "--phases", "7", "5")
     kept, out = _short_pnet_run(tmp_path, npz, "kept", "--phases", "7", "5", "--keep-snapshots")
     assert sum(r["differing"] for r in weight_differences(plain, kept)) == 0
