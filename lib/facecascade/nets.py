@@ -154,8 +154,9 @@ def average_weights(net, caffemodels):
 
     Why: stochastic weight averaging (Izmailov et al., UAI 2018): the mean of the
     snapshots along one training run's late steps lies nearer the middle of the
-    minimum they wander around than any one of them.  MTCNN's nets have no BatchNorm,
-    so the mean needs no statistics recomputed."""
+    minimum they wander around than any one of them (measured on round 12's run: no
+    mean beat its last weights, mtcnn/README.md round 15).  MTCNN's nets have no
+    BatchNorm, so the mean needs no statistics recomputed."""
     if not caffemodels:
         raise ValueError("average_weights: no caffemodel given")
     sums = {name: [np.zeros(b.data.shape, np.float64) for b in blobs] for name, blobs in net.params.items()}
