@@ -13,8 +13,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 NAME=${NAME:-r12repro}
-REF=f5b5b47 RNET_PHASES="23308 7631" ONET_PHASES="7323 2438" \
-    bash mtcnn/finetune_two_nets.sh "$NAME" --occlusion 0.3
+bash mtcnn/rerun_round12.sh "$NAME"
 M=mtcnn/Result/model_$NAME
 $PY mtcnn/3_train_onet/refit_landmark_head.py --model-dir $M --out ${M}_refit > mtcnn/Data/refit_$NAME.out 2>&1
 $PY mtcnn/5_evaluate/compare_models.py mtcnn/model ${M}_refit | tee mtcnn/Data/reproduce_round12.out

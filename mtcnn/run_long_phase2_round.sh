@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Round 16: round 12 with its second phase (lr 1e-4) twice as long.  Why: in round 12's run
-# (mtcnn/run_swa_round.sh, round 15) the nets were still gaining at the end of the 1e-4
-# phase (its snapshots' mean scored below its last weights), and that phase was only a
-# quarter of the run.  From round 12's own phase-1 weights (the run_swa_round.sh run's
+# (mtcnn/run_swa_round.sh, round 15) the mean of the 1e-4 phase's snapshots scored below
+# its last weights, which suggests the nets were still gaining when that phase, a quarter
+# of the run, ended.  From round 12's own phase-1 weights (the run_swa_round.sh run's
 # snapshots at R-Net 23,308 / O-Net 7,323 steps, made first where missing), a fresh solver
 # at lr 1e-4 for twice round 12's phase-2 steps (R-Net 2 x 7,631, O-Net 2 x 2,438), round
 # 12's data and flags, side by side, one thread each; then the three model folders of
@@ -19,8 +19,7 @@ NAME=r16
 RNET_START=$R/rnet_r12swa/snapshots/rnet_iter_23308.caffemodel
 ONET_START=$R/onet_r12swa/snapshots/onet_iter_7323.caffemodel
 if [ ! -f $RNET_START ] || [ ! -f $ONET_START ]; then
-    REF=f5b5b47 RNET_PHASES="23308 7631" ONET_PHASES="7323 2438" \
-        bash mtcnn/finetune_two_nets.sh r12swa --occlusion 0.3 --keep-snapshots
+    bash mtcnn/rerun_round12.sh r12swa --keep-snapshots
 fi
 FLAGS=(--box-weight 1.0 --pos-iou 0.5 --occlusion 0.3 --lr 1e-3)
 $PY mtcnn/2_train_rnet/train_rnet.py --phases 0 15262 --resume $RNET_START "${FLAGS[@]}" \

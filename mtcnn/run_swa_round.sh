@@ -19,8 +19,7 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 NAME=r12swa
 R=mtcnn/Result
 if [ ! -f $R/onet_$NAME/snapshots/onet_iter_9761.caffemodel ] || [ ! -f $R/rnet_$NAME/snapshots/rnet_iter_30939.caffemodel ]; then
-    REF=f5b5b47 RNET_PHASES="23308 7631" ONET_PHASES="7323 2438" \
-        bash mtcnn/finetune_two_nets.sh $NAME --occlusion 0.3 --keep-snapshots
+    bash mtcnn/rerun_round12.sh $NAME --keep-snapshots
 fi
 for stretch in "p1 12000 23000 4000 7000" "p2 24000 30000 8000 9000" "late 12000 30000 4000 9000"; do
     read -r s r0 r1 o0 o1 <<< "$stretch"
