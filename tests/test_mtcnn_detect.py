@@ -441,3 +441,90 @@ def test_demo_inference_detect_names_a_photo_without_a_face(tmp_path, caffe):
     assert "  wall.png: using the whole image instead (--region auto)" in lines["--region=auto"]
     assert "  wall.png: 1 face(s)" in " ".join(lines["--region=auto"])
     assert ", 0 images without a face," in lines["--region=auto"][-1]
+
+
+def _ensemble_script():
+    import importlib.util
+
+    path = REPO_ROOT / "mtcnn" / "5_evaluate" / "ensemble_models.py"
+    spec = importlib.util.spec_from_file_location("ensemble_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_ensemble_net_outputs_the_mean_of_its_members(caffe, tmp_path, rng):
+    """Two different O-Nets as one net: prob1, fc6-2 and fc6-3 are the means of the
+    two nets' own outputs on the same batch (the shipped det3 and a copy with its
+    weights perturbed)."""
+    from facecascade.nets import write_ensemble
+
+    proto, model = SHIPPED_MODEL_DIR / "det3.prototxt", SHIPPED_MODEL_DIR / "det3.caffemodel"
+    other = caffe.Net(str(proto), str(model), caffe.TEST)
+    for blobs in other.params.values():
+        for b in blobs:
+            b.data[...] *= rng.uniform(0.7, 1.3, size=b.data.shape)
+    other.save(str(tmp_path / "other.caffemodel"))
+    write_ensemble([proto, proto], [model, tmp_path / "other.caffemodel"], ["prob1", "fc6-2", "fc6-3"],
+                   tmp_path / "ens.prototxt", tmp_path / "ens.caffemodel")
+    # crops from the astronaut's face to off it: face probabilities from near 1 to near 0
+    from facecascade.mtcnn_nets import normalise
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    x1, y1, x2, y2 = ASTRONAUT_FACE
+    x = normalise([cv2.resize(img[y1:y2, x1 + dx:x2 + dx], (48, 48)) for dx in (0, 20, 40, 60, 80)])
+    outs = []
+    for p, m in ((proto, model), (proto, tmp_path / "other.caffemodel"), (tmp_path / "ens.prototxt",
+                                                                          tmp_path / "ens.caffemodel")):
+        net = caffe.Net(str(p), str(m), caffe.TEST)
+        net.blobs["data"].reshape(*x.shape)
+        net.blobs["data"].data[...] = x
+        net.forward()
+        outs.append({k: net.blobs[k].data.copy() for k in ("prob1", "fc6-2", "fc6-3")})
+    for k in ("prob1", "fc6-2", "fc6-3"):
+        assert not np.allclose(outs[0][k], outs[1][k], atol=1e-3)    # the members differ
+        np.testing.assert_allclose(outs[2][k], (outs[0][k] + outs[1][k]) / 2, rtol=1e-5, atol=1e-6)
+
+
+def test_ensemble_of_one_folder_twice_detects_exactly_as_the_folder(caffe, tmp_path):
+    """ensemble_models.py on [shipped, shipped]: 0.5 a + 0.5 a is a in float32, so the
+    ensemble folder gives the shipped detector's boxes and scores to the bit."""
+    _ensemble_script().main(["--out", str(tmp_path / "ens"), str(SHIPPED_MODEL_DIR), str(SHIPPED_MODEL_DIR)])
+    assert "fc5-2_1" in (tmp_path / "ens" / "det2.prototxt").read_text()
+    img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
+    shipped = MTCNN(caffe=caffe).detect(img)
+    ens = MTCNN(model_dir=tmp_path / "ens", caffe=caffe).detect(img)
+    assert len(shipped) >= 1
+    np.testing.assert_array_equal(ens.boxes, shipped.boxes)
+    np.testing.assert_array_equal(ens.scores, shipped.scores)
+    np.testing.assert_array_equal(ens.points, shipped.points)
+
+
+def test_ensemble_refuses_a_caffemodel_of_another_net(caffe, tmp_path):
+    """An R-Net's weights given for an O-Net (both have conv1, of other shapes), or a
+    caffemodel missing a layer, is a ValueError naming the file, not a Caffe abort;
+    nothing is left under the output names."""
+    from facecascade.nets import write_ensemble
+
+    proto, model = SHIPPED_MODEL_DIR / "det3.prototxt", SHIPPED_MODEL_DIR / "det3.caffemodel"
+    outs = (tmp_path / "ens.prototxt", tmp_path / "ens.caffemodel")
+    with pytest.raises(ValueError, match=r"det2\.caffemodel: holds no weights of layer conv5 of .*det3\.prototxt"):
+        write_ensemble([proto, proto], [model, SHIPPED_MODEL_DIR / "det2.caffemodel"], ["prob1"], *outs)
+    param = caffe.proto.caffe_pb2.NetParameter()
+    param.ParseFromString(model.read_bytes())
+    conv1 = param.layer[[layer.name for layer in param.layer].index("conv1")].blobs[0]
+    dims = list(conv1.shape.dim)
+    conv1.shape.dim[:] = [dims[1], dims[0]] + dims[2:]    # as many values, another shape
+    (tmp_path / "conv1_swapped.caffemodel").write_bytes(param.SerializeToString())
+    with pytest.raises(ValueError, match=r"conv1_swapped\.caffemodel: layer conv1 holds blobs of shapes"):
+        write_ensemble([proto, proto], [model, tmp_path / "conv1_swapped.caffemodel"], ["prob1"], *outs)
+    param.ParseFromString(model.read_bytes())
+    del param.layer[[layer.name for layer in param.layer].index("fc6-3")]
+    (tmp_path / "no_points.caffemodel").write_bytes(param.SerializeToString())
+    with pytest.raises(ValueError, match="no_points.caffemodel: holds no weights of layer fc6-3"):
+        write_ensemble([proto, proto], [model, tmp_path / "no_points.caffemodel"], ["prob1"], *outs)
+    with pytest.raises(ValueError, match=r"det2\.prototxt: another input shape than .*det3\.prototxt"):
+        write_ensemble([proto, SHIPPED_MODEL_DIR / "det2.prototxt"], [model, SHIPPED_MODEL_DIR / "det2.caffemodel"],
+                       ["prob1"], *outs)
+    with pytest.raises(ValueError, match=r"det3\.prototxt: no blob fc5-2 to average"):
+        write_ensemble([proto, proto], [model, model], ["prob1", "fc5-2"], *outs)
+    assert not any(tmp_path.glob("ens.*"))

@@ -66,6 +66,10 @@ from .paths import REPO_ROOT
 SHIPPED_MODEL_DIR = REPO_ROOT / "mtcnn" / "model"
 MEAN, SCALE = 127.5, 0.0078125
 PNET_STRIDE, PNET_CELL = 2, 12
+# The blobs the detector reads from each deploy net (the reference det1-3's names):
+# face probability, box offsets, landmark offsets.
+DEPLOY_OUTPUTS = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
+                  "onet": ("prob1", "fc6-2", "fc6-3")}
 REMAP_MAX_ROWS = 32766
 # P-Net input pixels per forward: larger pyramid levels run in strips (pnet_maps)
 PNET_MAX_PIXELS = 1_000_000
@@ -399,8 +403,7 @@ class MTCNN:
         if bad:
             raise ValueError(f"mirror_stages may hold {MIRROR_STAGES}, not {sorted(bad)}")
         self.mirror_stages = tuple(mirror_stages)
-        self.heads = {"pnet": ("prob1", "conv4-2", None), "rnet": ("prob1", "fc5-2", None),
-                      "onet": ("prob1", "fc6-2", "fc6-3")}
+        self.heads = DEPLOY_OUTPUTS
 
     # -- stage 1 -----------------------------------------------------------
     def _forward(self, key, x):

@@ -14,6 +14,10 @@ from . import caffe_loader
 from .prototxt import check_net, read_net
 
 BACKENDS = ("auto", "caffe", "opencv")
+# Layer types whose parameters are learnt: a caffemodel without them would leave the
+# fillers' values in place without a word from Caffe.
+LEARNED_LAYER_TYPES = ("Convolution", "ConvolutionDepthwise", "Deconvolution", "InnerProduct", "PReLU",
+                       "Scale", "BatchNorm", "Bias")
 # The input normalisation of every net here (MTCNN's reference values too).
 PIXEL_MEAN = 127.5
 PIXEL_SCALE = 0.0078125
@@ -216,3 +220,95 @@ def forward_flops(net):
 def deploy_input_size(prototxt):
     from .prototxt import input_shape
     return input_shape(read_net(prototxt))[2:]
+
+
+def ensemble_net(prototxts, caffemodels, outputs):
+    """K nets of the same input as one net whose blobs `outputs` are the means of the
+    K nets' blobs of those names: (deploy NetParameter, weights NetParameter).
+
+    Every layer of net k but the Input is copied with "_k" added to its name and to
+    its blob names ("data" stays shared); one Eltwise SUM with coefficients 1/K per
+    output then writes the mean under the original name, so code that reads the
+    output blobs by name runs the ensemble unchanged, at K times the arithmetic.
+    Why: a test of whether the nets' errors are variance (which averaging K
+    independently trained nets removes) or bias (which it keeps): mtcnn/README.md,
+    "Round 12's seeds as one ensemble"."""
+    from .prototxt import caffe_pb2
+
+    if len(prototxts) != len(caffemodels) or not prototxts:
+        raise ValueError("ensemble_net: give one caffemodel per prototxt, at least one of each")
+    pb2 = caffe_pb2()
+    deploy, weights = pb2.NetParameter(), pb2.NetParameter()
+    for k, (proto_path, model_path) in enumerate(zip(prototxts, caffemodels)):
+        net = read_net(proto_path)
+        check_net(net, proto_path)
+        layers = list(net.layer)
+        if not layers or layers[0].type != "Input" or list(layers[0].top) != ["data"]:
+            raise ValueError(f"{proto_path}: the first layer must be an Input with top 'data'")
+        if k == 0:
+            deploy.name = f"{net.name}_ensemble{len(prototxts)}"
+            deploy.layer.add().CopyFrom(layers[0])
+            first_outputs = {top for layer in layers for top in layer.top}
+        elif layers[0].input_param != deploy.layer[0].input_param:
+            raise ValueError(f"{proto_path}: another input shape than {prototxts[0]}")
+        tops = {top for layer in layers for top in layer.top}
+        missing = [o for o in outputs if o not in tops or o not in first_outputs]
+        if missing:
+            raise ValueError(f"{proto_path}: no blob {', '.join(missing)} to average")
+        model = pb2.NetParameter()
+        try:
+            model.ParseFromString(Path(model_path).read_bytes())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{model_path}: not found") from None
+        except Exception as e:  # protobuf's DecodeError
+            raise ValueError(f"{model_path}: not a caffemodel ({e})") from None
+        blobs = {layer.name: layer.blobs for layer in model.layer if layer.blobs}
+        for layer in layers[1:]:
+            copy = deploy.layer.add()
+            copy.CopyFrom(layer)
+            copy.name = f"{layer.name}_{k}"
+            copy.bottom[:] = [b if b == "data" else f"{b}_{k}" for b in layer.bottom]
+            copy.top[:] = [f"{t}_{k}" for t in layer.top]
+            if layer.name in blobs:
+                weights.layer.add(name=copy.name, type=layer.type).blobs.extend(blobs[layer.name])
+            elif layer.type in LEARNED_LAYER_TYPES:
+                raise ValueError(f"{model_path}: holds no weights of layer {layer.name} of {proto_path}")
+    for name in outputs:
+        mean = deploy.layer.add(name=name, type="Eltwise", top=[name],
+                                bottom=[f"{name}_{k}" for k in range(len(prototxts))])
+        mean.eltwise_param.operation = pb2.EltwiseParameter.SUM
+        mean.eltwise_param.coeff.extend([1.0 / len(prototxts)] * len(prototxts))
+    return deploy, weights
+
+
+def write_ensemble(prototxts, caffemodels, outputs, out_prototxt, out_caffemodel):
+    """ensemble_net() written to two files (temp names, then renamed), after checking
+    that every weight blob has the shape the net gives it: Caffe aborts on a
+    mismatch when it loads the file, so a caffemodel of another net is an error
+    naming it here instead."""
+    from google.protobuf import text_format
+
+    deploy, weights = ensemble_net(prototxts, caffemodels, outputs)
+    out_prototxt, out_caffemodel = Path(out_prototxt), Path(out_caffemodel)
+    tmp_proto = out_prototxt.with_name(out_prototxt.name + ".tmp")
+    tmp_proto.write_text(text_format.MessageToString(deploy))
+    caffe = caffe_loader.import_caffe()
+    net = caffe.Net(str(tmp_proto), caffe.TEST)
+    for layer in weights.layer:
+        k = int(layer.name.rsplit("_", 1)[1])
+        wanted = [tuple(b.data.shape) for b in net.params[layer.name]]
+        # Caffe's Blob::ShapeEquals: the shape exactly, or the count for a legacy 4-d blob
+        found = [tuple(b.shape.dim) if b.HasField("shape") else (b.num, b.channels, b.height, b.width)
+                 for b in layer.blobs]
+        same = len(wanted) == len(found) and all(
+            w == f if b.HasField("shape") else int(np.prod(w)) == int(np.prod(f))
+            for w, f, b in zip(wanted, found, layer.blobs))
+        if not same:
+            tmp_proto.unlink()
+            raise ValueError(f"{caffemodels[k]}: layer {layer.name.rsplit('_', 1)[0]} holds blobs of shapes "
+                             f"{found}, {prototxts[k]} needs {wanted}")
+    tmp_model = out_caffemodel.with_name(out_caffemodel.name + ".tmp")
+    tmp_model.write_bytes(weights.SerializeToString())
+    tmp_proto.replace(out_prototxt)
+    tmp_model.replace(out_caffemodel)
+    return out_prototxt, out_caffemodel
