@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from facecascade.detection_metrics import evaluate, match_detections, plot_pr, voc_ap
+from facecascade.detection_metrics import evaluate, match_detections, plot_pr, recall_by_attribute, voc_ap
 from facecascade.wider import WiderFormatError, WiderImage, read_wider, write_wider
 
 
@@ -46,6 +46,28 @@ def test_bucket_rules():
     assert r["ap_medium"] == pytest.approx(0.0)
     assert r["ap_all"] == pytest.approx(0.5 * 0.5)  # recall 0.5 at precision 0.5
     assert np.isnan(r["ap_small"])                 # no small gt
+
+
+def test_recall_by_attribute_counts_faces_found_per_value_as_evaluate_matches_them():
+    # columns blur expression illumination invalid occlusion pose
+    heavy_blur, clear_occluded, clear = [2, 0, 0, 0, 0, 0], [0, 0, 0, 0, 2, 0], [0, 0, 0, 0, 0, 0]
+    a = rec("a", [[0, 0, 30, 30], [100, 0, 130, 30], [200, 0, 230, 30], [300, 0, 400, 100], [500, 0, 530, 30]],
+            invalid=[False, False, False, False, True])
+    a.attributes = np.array([heavy_blur, heavy_blur, clear_occluded, clear, clear])
+    b = rec("b", [[0, 0, 40, 40]])
+    b.attributes = np.array([heavy_blur])
+    # a: the first blurred medium face found twice (a duplicate FP), the occluded one and
+    # the large one found, the invalid one hit (ignored); b: nothing found
+    dets = {"a": np.array([[0, 0, 30, 30, 0.9], [1, 1, 30, 30, 0.8], [200, 0, 230, 30, 0.7],
+                           [300, 0, 400, 100, 0.6], [500, 0, 530, 30, 0.5]])}
+    r = recall_by_attribute(dets, [a, b])
+    assert r["medium"]["blur"] == {0: (1, 1), 2: (3, 1)}
+    assert r["medium"]["occlusion"] == {0: (3, 1), 2: (1, 1)}
+    assert r["medium"]["pose"] == {0: (4, 2)}
+    assert r["large"]["blur"] == {0: (1, 1)}
+    # summed over an attribute's values: evaluate()'s recall at the end of the curve
+    medium_recall = evaluate(dets, [a, b])["curves"]["medium"][0][-1]
+    assert sum(f for _, f in r["medium"]["blur"].values()) / 4 == pytest.approx(medium_recall)
 
 
 def test_wider_round_trip_and_errors(tmp_path):

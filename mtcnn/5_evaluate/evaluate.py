@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from facecascade.cli import run  # noqa: E402
-from facecascade.detection_metrics import evaluate, plot_pr  # noqa: E402
+from facecascade.detection_metrics import evaluate, plot_pr, recall_by_attribute  # noqa: E402
 from facecascade.images import SkippedImages  # noqa: E402
 from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
@@ -118,6 +118,10 @@ def main(argv=None):
         # per bucket: the recall there, which bounds that bucket's AP whatever the ranking
         "recall_end": {b: (round(100 * float(res["curves"][b][0][-1]), 2) if len(res["curves"][b][0]) else None)
                        for b in ("large", "medium", "small")},
+        # the same for large and medium faces by WIDER attribute value: [faces, recall %]
+        "recall_end_by_attribute": {b: {a: {str(v): [n, round(100 * f / n, 1)] for v, (n, f) in values.items()}
+                                        for a, values in attrs.items()}
+                                    for b, attrs in recall_by_attribute(detections, used).items()},
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
         "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
         "large_face_threshold": args.large_face_threshold, "large_face": args.large_face,
