@@ -108,6 +108,28 @@ def test_sampling_jitter_and_negatives_respect_classes(rng):
     assert np.all(np.abs(s.roi[pos]) < 0.5)
 
 
+def test_face_crops_keep_the_blur_label_of_their_face_and_saved_sets_keep_it(rng, tmp_path):
+    """Each positive / part crop carries the WIDER blur label of the face it was
+    labelled by (its best-IoU face), negatives -1; save / load keep the field and a
+    file saved without it (made before it existed) loads with -1 everywhere."""
+    # the heavily blurred face in a dark half, the clear one in a bright half
+    img = np.full((300, 400, 3), 220, np.uint8)
+    img[:, :190] = 30
+    gts = np.array([[100, 80, 160, 150], [250, 100, 300, 160]], float)
+    b = ms.SampleBuilder(24)
+    ms.sample_wider_image(b, img, gts, rng, n_neg=30, n_jitter=30, blur_of_faces=np.array([2, 0]))
+    s = b.build()
+    face = (s.kinds == ms.POS) | (s.kinds == ms.PART)
+    assert np.all(s.blur[~face] == -1) and set(np.unique(s.blur[face])) == {0, 2}
+    brightness = s.images.reshape(len(s), -1).mean(axis=1)
+    assert np.all(brightness[s.blur == 2] < 128) and np.all(brightness[s.blur == 0] > 128)
+    s.save(tmp_path / "with_blur.npz")
+    assert np.array_equal(ms.SampleSet.load(tmp_path / "with_blur.npz").blur, s.blur)
+    np.savez(tmp_path / "old.npz", images=s.images, kinds=s.kinds, roi=s.roi, pts=s.pts, reg=s.reg)
+    assert np.all(ms.SampleSet.load(tmp_path / "old.npz").blur == -1)
+    assert np.array_equal(ms.face_blur(np.array([ms.POS, ms.NEG, ms.PART]), np.array([1, 0, 0]), [2, 1]), [1, -1, 2])
+
+
 def test_landmark_targets_and_flip():
     crop = np.array([[10, 20, 110, 120.0]])
     pts = np.array([[[40, 50], [80, 50], [60, 70], [45, 95], [75, 95]]], float)

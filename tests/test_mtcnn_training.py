@@ -288,6 +288,44 @@ def test_occlusion_share_hides_faces_and_negatives_but_never_landmark_crops():
         assert lo <= mixed[~landmark].mean() <= hi, (share, mixed[~landmark].mean())
 
 
+def test_blur_weight_draws_heavily_blurred_faces_that_many_times_as_often():
+    """Half the positives and parts are of heavily blurred faces: weight 3 gives them
+    3/4 of those draws, weight 1 half, and weight 1 draws what the sampler drew before
+    the option (the same generator calls)."""
+    n = 800
+    kinds = np.array([ms.NEG, ms.POS, ms.PART, ms.NEG] * (n // 4), np.int8)
+    blur = np.where(kinds == ms.NEG, -1, np.arange(n) // 4 % 2 * 2).astype(np.int8)   # faces alternate 0, 2
+    images = np.repeat((np.arange(n) % 251).astype(np.uint8)[:, None, None, None], 24 * 24 * 3).reshape(n, 24, 24, 3)
+    samples = ms.SampleSet(images, kinds, np.zeros((n, 4), np.float32), np.zeros((n, 10), np.float32),
+                           np.ones(n, np.uint8), blur)
+    shares = {ms.NEG: 1, ms.POS: 1, ms.PART: 1}
+
+    def heavy_share(weight, seed=0):
+        sampler = mn.BatchSampler(samples, 300, shares, np.random.default_rng(seed), augment=False,
+                                  blur_weight=weight)
+        drawn = np.concatenate([sampler_indices(sampler) for _ in range(40)])
+        return np.mean(blur[drawn] == 2)
+
+    def sampler_indices(sampler):
+        state = sampler.rng.bit_generator.state
+        batch = sampler.next()
+        sampler.rng.bit_generator.state = state     # the same draws again, to read their indices
+        idx = np.concatenate([sampler.rng.choice(sampler.pools[k], size=c, p=sampler.pool_p.get(k))
+                              for k, c in sampler.count.items() if c])
+        assert np.array_equal(mn.normalise(images[idx]), batch["data"])
+        face = (kinds[idx] == ms.POS) | (kinds[idx] == ms.PART)
+        return idx[face]
+
+    assert heavy_share(1.0) == pytest.approx(0.5, abs=0.04)
+    assert heavy_share(3.0) == pytest.approx(0.75, abs=0.04)
+    assert heavy_share(0.0) == 0
+    plain = mn.BatchSampler(samples, 300, shares, np.random.default_rng(5), augment=False)
+    weight_1 = mn.BatchSampler(samples, 300, shares, np.random.default_rng(5), augment=False, blur_weight=1.0)
+    assert np.array_equal(plain.next()["data"], weight_1.next()["data"])
+    with pytest.raises(ValueError, match="blur_weight -1"):
+        mn.BatchSampler(samples, 300, shares, np.random.default_rng(5), blur_weight=-1)
+
+
 def test_rotate_moves_points_and_box_centre_with_the_pixels(rng):
     # one bright dot per landmark and a bright square as the face: after the turn
     # each dot lies on its turned target, the square's centroid on the turned box's

@@ -295,7 +295,7 @@ class BatchSampler:
     with random flips and photometric jitter."""
 
     def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5,
-                 pos_iou=POS_IOU, low_res=0.0, occlusion=0.0, rotation=0.0):
+                 pos_iou=POS_IOU, low_res=0.0, occlusion=0.0, rotation=0.0, blur_weight=1.0):
         """hard: (N,) bool, samples mined by the previous stage; that share of each
         batch's negatives is drawn from them (the random negatives far outnumber
         them, and the mined ones are the point of mining).
@@ -305,7 +305,11 @@ class BatchSampler:
         occlusion: share of each batch's face, part and negative crops given an occluder by
         `occlude` (with augment); landmark crops never, since their points are the target.
         rotation: share of each batch turned by `rotate` (with augment), targets with it;
-        a crop keeps the face label of its unturned IoU."""
+        a crop keeps the face label of its unturned IoU.
+        blur_weight: positive and part crops of faces WIDER labels heavily blurred
+        (samples.blur == 2) are drawn this many times as often as the other ones of
+        their kind (1: every crop of a kind equally often, the same draws as before
+        the option existed)."""
         self.s = samples
         self.face_label = samples.kinds == POS
         if pos_iou < POS_IOU:
@@ -317,6 +321,14 @@ class BatchSampler:
         self.occlusion = occlusion
         self.rotation = rotation
         self.pools = {k: np.where(samples.kinds == k)[0] for k in (NEG, POS, PART, LANDMARK)}
+        if blur_weight < 0:
+            raise ValueError(f"blur_weight {blur_weight}: must be >= 0")
+        self.pool_p = {}
+        if blur_weight != 1.0:
+            for k in (POS, PART):
+                w = np.where(samples.blur[self.pools[k]] == 2, blur_weight, 1.0)
+                if len(w) and w.sum() > 0:
+                    self.pool_p[k] = w / w.sum()
         total = sum(shares[k] for k in shares if len(self.pools[k]))
         self.count = {k: int(round(batch * shares[k] / total)) if len(self.pools[k]) else 0 for k in shares}
         self.count[NEG] += batch - sum(self.count.values())
@@ -330,7 +342,7 @@ class BatchSampler:
                 self.count[NEG] -= self.n_hard_neg
 
     def next(self):
-        parts = [self.rng.choice(self.pools[k], size=c) for k, c in self.count.items() if c]
+        parts = [self.rng.choice(self.pools[k], size=c, p=self.pool_p.get(k)) for k, c in self.count.items() if c]
         if self.n_hard_neg:
             parts.append(self.rng.choice(self.hard_neg, size=self.n_hard_neg))
         idx = np.concatenate(parts)
@@ -420,8 +432,8 @@ def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress
             progress.update(1)
         if log is not None and (it % 100 == 0 or k == iters - 1):
             recent = np.array(history[-100:])[:, 1:].mean(axis=0)
-            log(f"iter {it} cls {recent[0]:.4f} box {recent[1]:.5f} pts {recent[2]:.5f} "
-                f"{time.time() - t0:.0f}s")
+            pts = "-" if np.isnan(recent[2]) else f"{recent[2]:.5f}"    # "-": a net without landmarks
+            log(f"iter {it} cls {recent[0]:.4f} box {recent[1]:.5f} pts {pts} {time.time() - t0:.0f}s")
         if save is not None and (it % save_every == 0 or k == iters - 1):
             save(it)
         if stop_at is not None and time.time() >= stop_at:
@@ -492,6 +504,10 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--rotation", type=float, default=0.0,
                     help="share of each batch turned by up to +-%g degrees about the crop centre, "
                          "targets turned with it (tilted faces)" % ROTATION_DEG)
+    ap.add_argument("--blur-weight", type=float, default=1.0, metavar="W",
+                    help="draw the face and part crops of faces WIDER labels heavily blurred W times as "
+                         "often as the others (default 1: uniform); needs sample files made with the blur "
+                         "field (sampling / mining since it exists)")
     ap.add_argument("--dropout", type=float, default=0.0,
                     help="R-Net / O-Net: Dropout ratio on the fully connected features before the "
                          "heads, training net only (the reference det3 uses 0.25)")
@@ -529,6 +545,11 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     hard = np.concatenate([np.full(len(s), Path(p).name.startswith("hard"), bool) for s, p in zip(loaded, args.data)])
     if samples.images.shape[1] != INPUT_SIZE[net]:
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
+    if args.blur_weight != 1.0 and not np.any(samples.blur >= 0):
+        sys.exit(f"--blur-weight {args.blur_weight:g}: {' '.join(map(str, args.data))} hold no WIDER blur labels "
+                 "(made before the samplers kept them): remake them with sample_random.py / mine_hard_examples.py")
+    if args.blur_weight < 0:
+        ap.error(f"--blur-weight {args.blur_weight}: must be >= 0")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.width <= 0:
@@ -537,7 +558,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                                          args.dropout, args.width)
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
                            pos_iou=args.pos_iou, low_res=args.low_res, occlusion=args.occlusion,
-                           rotation=args.rotation)
+                           rotation=args.rotation, blur_weight=args.blur_weight)
     if args.until:
         args.minutes = minutes_until(args.until)
     two_phases = bool(args.minutes or args.phases)
@@ -565,6 +586,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
         f"{length}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
         f"occlusion share {args.occlusion}; rotation share {args.rotation}; "
+        f"blur weight {args.blur_weight:g} ({int(np.sum(samples.blur == 2))} heavy-blur face/part crops); "
         f"dropout {args.dropout}; ohem {args.ohem}; width {args.width:g}; "
         f"threads OMP={os.environ.get('OMP_NUM_THREADS')} "
         f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}")

@@ -105,6 +105,13 @@ class SampleSet:
     roi: np.ndarray     # (N, 4) float32
     pts: np.ndarray     # (N, 10) float32
     reg: np.ndarray     # (N,) uint8: box target valid
+    # (N,) int8: WIDER's blur label (0 clear, 1 normal, 2 heavy) of the face a WIDER
+    # positive / part crop was labelled by; -1 for other crops and other sources
+    blur: np.ndarray = None
+
+    def __post_init__(self):
+        if self.blur is None:
+            self.blur = np.full(len(self.kinds), -1, np.int8)
 
     def __len__(self):
         return len(self.kinds)
@@ -116,18 +123,21 @@ class SampleSet:
     def concat(sets):
         sets = [s for s in sets if len(s)]
         return SampleSet(*(np.concatenate([getattr(s, f) for s in sets]) for f in
-                           ("images", "kinds", "roi", "pts", "reg")))
+                           ("images", "kinds", "roi", "pts", "reg", "blur")))
 
     def save(self, path):
         path = Path(path)
         tmp = path.with_name(path.stem + ".tmp.npz")
-        np.savez(tmp, images=self.images, kinds=self.kinds, roi=self.roi, pts=self.pts, reg=self.reg)
+        np.savez(tmp, images=self.images, kinds=self.kinds, roi=self.roi, pts=self.pts, reg=self.reg,
+                 blur=self.blur)
         tmp.replace(path)
 
     @staticmethod
     def load(path):
+        """A saved set; files made before the blur field get -1 (unknown) there."""
         with np.load(path) as z:
-            return SampleSet(z["images"], z["kinds"], z["roi"], z["pts"], z["reg"])
+            blur = z["blur"] if "blur" in z.files else None
+            return SampleSet(z["images"], z["kinds"], z["roi"], z["pts"], z["reg"], blur)
 
 
 class SampleBuilder:
@@ -137,7 +147,7 @@ class SampleBuilder:
         self.size = size
         self.parts = []
 
-    def add(self, image, crops, kinds, roi=None, pts=None, reg=None):
+    def add(self, image, crops, kinds, roi=None, pts=None, reg=None, blur=None):
         crops = np.asarray(crops, dtype=np.float64).reshape(-1, 4)
         keep = kinds >= 0
         crops, kinds = crops[keep], np.asarray(kinds)[keep]
@@ -147,8 +157,9 @@ class SampleBuilder:
         roi = np.zeros((n, 4), np.float32) if roi is None else np.asarray(roi, np.float32)[keep]
         pts = np.zeros((n, 10), np.float32) if pts is None else np.asarray(pts, np.float32)[keep]
         reg = np.zeros(n, np.uint8) if reg is None else np.asarray(reg, np.uint8)[keep]
+        blur = np.full(n, -1, np.int8) if blur is None else np.asarray(blur, np.int8)[keep]
         imgs = crop_resize(image, crops, self.size)
-        self.parts.append(SampleSet(imgs, kinds.astype(np.int8), roi, pts, reg))
+        self.parts.append(SampleSet(imgs, kinds.astype(np.int8), roi, pts, reg, blur))
 
     def build(self):
         if not self.parts:
@@ -158,9 +169,20 @@ class SampleBuilder:
         return SampleSet.concat(self.parts)
 
 
+def face_blur(kinds, best, blur_of_faces):
+    """(N,) int8: the blur label of the face each positive / part crop was labelled by
+    (`best`, classify_crops), -1 for the other crops or without labels."""
+    out = np.full(len(kinds), -1, np.int8)
+    if blur_of_faces is not None and len(blur_of_faces):
+        face = (kinds == POS) | (kinds == PART)
+        out[face] = np.asarray(blur_of_faces)[best[face]]
+    return out
+
+
 def sample_wider_image(builder, image, gts, rng, n_neg=50, n_near_neg=4, n_jitter=16, min_face=12,
-                       with_regression=True):
-    """Random negatives + near-face negatives + jittered pos/part crops of one image."""
+                       with_regression=True, blur_of_faces=None):
+    """Random negatives + near-face negatives + jittered pos/part crops of one image.
+    blur_of_faces: (G,) WIDER blur labels of `gts`, kept with the face crops."""
     h, w = image.shape[:2]
     gts = np.asarray(gts, dtype=np.float64).reshape(-1, 4)
     crops = [random_squares(n_neg, w, h, rng, min_size=min(12, min(w, h) - 1))]
@@ -184,7 +206,7 @@ def sample_wider_image(builder, image, gts, rng, n_neg=50, n_near_neg=4, n_jitte
     kinds[(inside < 0.66) | (side < 6)] = -1
     roi = regression_targets(crops, gts[best]) if len(gts) else np.zeros((len(crops), 4))
     reg = np.full(len(crops), 1 if with_regression else 0, np.uint8)
-    builder.add(image, crops, kinds, roi=roi, reg=reg)
+    builder.add(image, crops, kinds, roi=roi, reg=reg, blur=face_blur(kinds, best, blur_of_faces))
 
 
 def sample_landmark_face(builder, image, box, points, rng, n_landmark=2, n_pos=2, n_neg=4,

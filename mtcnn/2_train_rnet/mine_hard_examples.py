@@ -35,7 +35,7 @@ from facecascade.records import read_cuhk  # noqa: E402
 from facecascade.wider import read_wider  # noqa: E402
 
 
-def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok):
+def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok, blur_of_faces=None):
     boxes, levels = det.pnet_stage(image)
     if stages >= 2:
         boxes = det.rnet_stage(image, boxes, levels)
@@ -55,7 +55,8 @@ def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok):
     roi = regression_targets(boxes[:, :4], gts[best]).astype(np.float32)
     n = len(boxes)
     return ms.SampleSet(np.clip(np.round(crops), 0, 255).astype(np.uint8), kinds.astype(np.int8), roi,
-                        np.zeros((n, 10), np.float32), np.full(n, 1 if reg_ok else 0, np.uint8)), boxes
+                        np.zeros((n, 10), np.float32), np.full(n, 1 if reg_ok else 0, np.uint8),
+                        ms.face_blur(kinds, best, blur_of_faces)), boxes
 
 
 def main():
@@ -105,7 +106,7 @@ def main():
         img = skipped.read(wider_dir / "images" / rec.name, where=f"wider_train_bbx_gt.txt:{rec.line}")
         if img is None:
             continue
-        s, boxes = mine_image(det, img, rec.boxes, size, args.stages, rng, args.max_neg, True)
+        s, boxes = mine_image(det, img, rec.boxes, size, args.stages, rng, args.max_neg, True, rec.attributes[:, 0])
         n_cand += len(boxes)
         big = rec.boxes[(rec.boxes[:, 3] - rec.boxes[:, 1]) >= args.min_face]
         n_faces += len(big)
