@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import caffe_loader
-from .prototxt import check_net, read_net
+from .prototxt import caffe_pb2, check_net, read_net
 
 BACKENDS = ("auto", "caffe", "opencv")
 # Layer types whose parameters are learnt: a caffemodel without them would leave the
@@ -127,20 +127,24 @@ def net_weights(net):
     return {name: [np.array(b.data, copy=True) for b in blobs] for name, blobs in net.params.items()}
 
 
-def caffemodel_weights(path):
-    """{layer name: [float32 arrays]} of a .caffemodel file, read with Caffe's protobuf
-    (no net needed, so a file of another net is an error here, not a Caffe abort)."""
-    from .caffe_loader import import_caffe
-
-    caffe_pb2 = import_caffe().proto.caffe_pb2
+def read_caffemodel(path):
+    """A .caffemodel file as Caffe's NetParameter; a missing or unreadable file is an
+    error naming it."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: not found")
-    param = caffe_pb2.NetParameter()
+    param = caffe_pb2().NetParameter()
     try:
         param.ParseFromString(path.read_bytes())
     except Exception as e:  # protobuf's DecodeError
         raise ValueError(f"{path}: not a caffemodel ({e})") from None
+    return param
+
+
+def caffemodel_weights(path):
+    """{layer name: [float32 arrays]} of a .caffemodel file, read with Caffe's protobuf
+    (no net needed, so a file of another net is an error here, not a Caffe abort)."""
+    param = read_caffemodel(path)
     out = {}
     for layer in list(param.layer) + list(param.layers):  # V2 and V1 layer lists
         if layer.blobs:
@@ -233,8 +237,6 @@ def ensemble_net(prototxts, caffemodels, outputs):
     Why: a test of whether the nets' errors are variance (which averaging K
     independently trained nets removes) or bias (which it keeps): mtcnn/README.md,
     "Round 12's seeds as one ensemble"."""
-    from .prototxt import caffe_pb2
-
     if len(prototxts) != len(caffemodels) or not prototxts:
         raise ValueError("ensemble_net: give one caffemodel per prototxt, at least one of each")
     pb2 = caffe_pb2()
@@ -255,13 +257,7 @@ def ensemble_net(prototxts, caffemodels, outputs):
         missing = [o for o in outputs if o not in tops or o not in first_outputs]
         if missing:
             raise ValueError(f"{proto_path}: no blob {', '.join(missing)} to average")
-        model = pb2.NetParameter()
-        try:
-            model.ParseFromString(Path(model_path).read_bytes())
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{model_path}: not found") from None
-        except Exception as e:  # protobuf's DecodeError
-            raise ValueError(f"{model_path}: not a caffemodel ({e})") from None
+        model = read_caffemodel(model_path)
         blobs = {layer.name: layer.blobs for layer in model.layer if layer.blobs}
         for layer in layers[1:]:
             copy = deploy.layer.add()
