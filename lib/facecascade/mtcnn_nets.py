@@ -545,11 +545,11 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     hard = np.concatenate([np.full(len(s), Path(p).name.startswith("hard"), bool) for s, p in zip(loaded, args.data)])
     if samples.images.shape[1] != INPUT_SIZE[net]:
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
+    if args.blur_weight < 0:
+        ap.error(f"--blur-weight {args.blur_weight}: must be >= 0")
     if args.blur_weight != 1.0 and not np.any(samples.blur >= 0):
         sys.exit(f"--blur-weight {args.blur_weight:g}: {' '.join(map(str, args.data))} hold no WIDER blur labels "
                  "(made before the samplers kept them): remake them with sample_random.py / mine_hard_examples.py")
-    if args.blur_weight < 0:
-        ap.error(f"--blur-weight {args.blur_weight}: must be >= 0")
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.width <= 0:
