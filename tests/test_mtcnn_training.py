@@ -502,3 +502,16 @@ def test_average_weights_refuses_snapshots_of_another_net(caffe, tmp_path):
         average_weights(pnet, [tmp_path / "pnet.caffemodel", tmp_path / "rnet.caffemodel"])
     with pytest.raises(ValueError, match="no_box_head.caffemodel: holds no weights of layer conv4-2"):
         average_weights(pnet, [tmp_path / "no_box_head.caffemodel"])
+
+
+def test_blur_weight_needs_sample_files_with_blur_labels(caffe, tmp_path):
+    """--blur-weight on files without blur labels (made before they were kept) stops
+    with a message naming the files and how to remake them; on labelled files it trains."""
+    npz = _random_pnet_samples(tmp_path, 0, 60)                 # blur -1 everywhere
+    with pytest.raises(SystemExit, match=r"--blur-weight 3: .*random_12\.npz hold no WIDER blur labels"):
+        _short_pnet_run(tmp_path, npz, "unlabelled", "--blur-weight", "3", "--iters", "4")
+    samples = ms.SampleSet.load(npz)
+    samples.blur = np.where(samples.kinds == ms.PART, 2, np.where(samples.kinds == ms.POS, 0, -1)).astype(np.int8)
+    samples.save(npz)
+    _, out = _short_pnet_run(tmp_path, npz, "labelled", "--blur-weight", "3", "--iters", "4")
+    assert "blur weight 3 (20 heavy-blur face/part crops)" in (out / "train.log").read_text()
