@@ -11,12 +11,9 @@
 import numpy as np
 
 from .boxes import iou_matrix
+from .wider import WIDER_ATTRIBUTES
 
 BUCKETS = {"large": (50.0, np.inf), "medium": (20.0, 50.0), "small": (0.0, 20.0)}
-# WIDER FACE's face attributes: their column in WiderImage.attributes, and their values
-# (blur 0 clear / 1 normal / 2 heavy; expression 0 typical / 1 exaggerated; illumination
-# 0 normal / 1 extreme; occlusion 0 none / 1 partial / 2 heavy; pose 0 typical / 1 atypical).
-WIDER_ATTRIBUTES = {"blur": 0, "expression": 1, "illumination": 2, "occlusion": 4, "pose": 5}
 
 
 def bucket_of(heights):
@@ -69,7 +66,7 @@ def recall_by_attribute(detections, ground_truth, iou_threshold=0.5, buckets=("l
     is matched to it by evaluate()'s rule (all detections kept, so the recalls are
     evaluate()'s recall at the end of the curve, per attribute value).
 
-    -> {bucket: {attribute: {value: (n, found)}}}, attributes as in WIDER_ATTRIBUTES.
+    -> {bucket: {attribute: {value: (n, found)}}}, attributes as in wider.WIDER_ATTRIBUTES.
     Why: the faces a detector misses differ between sets by what they look like (on
     wider_eval most medium faces are heavily blurred, on wider_train few), and a recall
     per kind of face tells a weaker detector from a harder set (mtcnn/README.md,
@@ -84,13 +81,13 @@ def recall_by_attribute(detections, ground_truth, iou_threshold=0.5, buckets=("l
         m = match_detections(dets, gts, invalid, iou_threshold)
         found[m[m >= 0]] = True
         gt_b = bucket_of(gts[:, 3] - gts[:, 1])
-        attrs = rec.attributes if rec.attributes is not None else np.zeros((len(gts), 6), np.int64)
+        values = {a: rec.attribute(a) for a in WIDER_ATTRIBUTES}
         for g in np.where(~invalid)[0]:
             if gt_b[g] not in out:
                 continue
-            for a, column in WIDER_ATTRIBUTES.items():
-                n, f = out[gt_b[g]][a].get(int(attrs[g, column]), (0, 0))
-                out[gt_b[g]][a][int(attrs[g, column])] = (n + 1, f + int(found[g]))
+            for a, v in values.items():
+                n, f = out[gt_b[g]][a].get(int(v[g]), (0, 0))
+                out[gt_b[g]][a][int(v[g])] = (n + 1, f + int(found[g]))
     return {b: {a: dict(sorted(v.items())) for a, v in attrs.items()} for b, attrs in out.items()}
 
 

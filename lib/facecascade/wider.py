@@ -17,6 +17,13 @@ class WiderFormatError(ValueError):
     pass
 
 
+# The face attributes of a ground-truth line: their column in WiderImage.attributes and
+# their values (blur 0 clear / 1 normal / 2 heavy; expression 0 typical / 1 exaggerated;
+# illumination 0 normal / 1 extreme; occlusion 0 none / 1 partial / 2 heavy; pose 0 typical
+# / 1 atypical).  Column 3 is the "invalid" flag, kept as WiderImage.invalid.
+WIDER_ATTRIBUTES = {"blur": 0, "expression": 1, "illumination": 2, "occlusion": 4, "pose": 5}
+
+
 @dataclass
 class WiderImage:
     name: str                       # path relative to the images folder
@@ -24,6 +31,12 @@ class WiderImage:
     invalid: np.ndarray             # (N,) bool: the official "invalid" flag
     attributes: np.ndarray = field(default=None)  # (N, 6) int blur .. pose
     line: int = 0                   # 1-based line of the name in the file
+
+    def attribute(self, name):
+        """(N,) int values of one WIDER_ATTRIBUTES attribute (0 where the record has none)."""
+        if self.attributes is None:
+            return np.zeros(len(self.boxes), np.int64)
+        return self.attributes[:, WIDER_ATTRIBUTES[name]]
 
 
 def read_wider(path):

@@ -97,7 +97,7 @@ def main():
                  for r in (wider[i] for i in rng.permutation(len(wider)))]
         for rec, img in images(wider, "wider", "wider_train", 0.5):
             ms.sample_wider_image(builder, img, rec.boxes, rng, n_neg=args.wider_neg,
-                                  n_jitter=args.wider_jitter, min_face=min_face, blur_of_faces=rec.attributes[:, 0])
+                                  n_jitter=args.wider_jitter, min_face=min_face, blur_of_faces=rec.attribute("blur"))
     if "cuhk" in sources:
         cuhk = read_cuhk(args.data / "cuhk_facepoint" / "train_net7876.txt")[:args.cuhk_limit]
         for rec, img in images([(r, r.image, r.where) for r in cuhk], "cuhk", "cuhk train", 0.8):

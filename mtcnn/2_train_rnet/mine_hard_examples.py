@@ -106,7 +106,7 @@ def main():
         img = skipped.read(wider_dir / "images" / rec.name, where=f"wider_train_bbx_gt.txt:{rec.line}")
         if img is None:
             continue
-        s, boxes = mine_image(det, img, rec.boxes, size, args.stages, rng, args.max_neg, True, rec.attributes[:, 0])
+        s, boxes = mine_image(det, img, rec.boxes, size, args.stages, rng, args.max_neg, True, rec.attribute("blur"))
         n_cand += len(boxes)
         big = rec.boxes[(rec.boxes[:, 3] - rec.boxes[:, 1]) >= args.min_face]
         n_faces += len(big)
