@@ -4,7 +4,7 @@
 or, with --gt, on any WIDER-format set (on wider_eval it shows where test faces
 are lost; a diagnosis, the accuracy figure is mtcnn/evaluate.py's AP).
 
-For --images N wider_train images evenly spaced over the file, faces >= 20 px:
+For --limit N wider_train images evenly spaced over the file, faces >= 20 px:
   - recall at IoU 0.5 after P-Net, R-Net and O-Net (medium 20-49, large >= 50, all);
   - faces P-Net found but R-Net dropped: the best IoU of their P-Net boxes and
     the highest R-Net score among those boxes;
@@ -58,12 +58,13 @@ def main(argv=None):
     ap.add_argument("--gt", type=Path, default=None,
                     help="WIDER-format ground truth, images in <its folder>/images "
                          "(default: <--data>/wider_train_bbx_gt.txt)")
-    ap.add_argument("--images", type=int, default=80, help="images evenly spaced over the gt file")
+    # --limit as in evaluate.py (an image count); here the N images are spread over the file
+    ap.add_argument("--limit", type=int, default=80, help="N images evenly spaced over the gt file")
     args = ap.parse_args(argv)
     gt_file = args.gt or args.data / "wider_train_bbx_gt.txt"
     image_dir = gt_file.parent / "images"
     recs = read_wider(gt_file)
-    recs = recs[::max(1, len(recs) // args.images)][:args.images]
+    recs = recs[::max(1, len(recs) // args.limit)][:args.limit]
     det = detector_from_args(args)
     n_faces = {b: 0 for b in BUCKETS}
     found = {s: {b: 0 for b in BUCKETS} for s in ("pnet", "rnet", "onet")}
