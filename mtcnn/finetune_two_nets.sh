@@ -8,7 +8,7 @@
 #   bash mtcnn/finetune_two_nets.sh NAME [FLAGS...]       e.g.  r8 --dropout 0.25
 # RNET_PHASES="N1 N2" / ONET_PHASES="N1 N2" replace a net's MINUTES by iteration counts
 # (--phases, as a time run logs them at its end): the same weights on the same kind of CPU,
-# whatever the load (mtcnn/reproduce_round12.sh).
+# whatever the load (mtcnn/reproduce_round.sh).
 # Round 3's data is made first where missing (mtcnn/make_round3_data.sh).
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: bash mtcnn/finetune_two_nets.sh NAME [train_rnet/train_onet flags...]" >&2; exit 2; }

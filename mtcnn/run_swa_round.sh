@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Weight averaging along round 12's own run (stochastic weight averaging, no new training
-# recipe): round 12 rerun by its logged iteration counts, as reproduce_round12.sh does (the
+# recipe): round 12 rerun by its logged iteration counts, as reproduce_round.sh 12 does (the
 # same weights to the bit on the same kind of CPU), keeping a snapshot every 1000 steps
 # (--keep-snapshots), then R-Net's and O-Net's snapshots averaged over three stretches of
 # the run, fixed before any was measured:

@@ -7,7 +7,7 @@ For each net, one line per parameter blob that differs (all blobs with --all):
 layer, blob index, shape, how many float32 values differ in their bits, and
 the largest absolute difference; then the net's verdict (identical to the bit
 or not).  Made to check that a retraining reproduces the shipped nets
-(mtcnn/reproduce_round12.sh).  The last line printed is one JSON object:
+(mtcnn/reproduce_round.sh).  The last line printed is one JSON object:
 {"det1": {"identical": ..., "differing": ..., "values": ..., "max_abs_diff": ...}, ...}.
 """
 import argparse
