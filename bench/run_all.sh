@@ -18,6 +18,7 @@ step "$PY" bench/landmark_speed.py
 step "$PY" bench/landmark_accuracy.py --limit "$LM_LIMIT"
 step "$PY" bench/landmark_face_size.py --limit "$LM_LIMIT"
 step "$PY" bench/detection.py --limit "$DET_LIMIT"
+step "$PY" bench/false_boxes.py --limit "$LM_LIMIT"
 step "$PY" bench/memory.py
 step "$PY" bench/mtcnn_layer_times.py --candidates 64,64
 step "$PY" bench/mtcnn_work.py --limit "$DET_LIMIT"

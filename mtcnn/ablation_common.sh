@@ -16,8 +16,11 @@ TRAIN=(--gt "$DATA/wider_train/wider_train_bbx_gt.txt" --images "$DATA/wider_tra
 # pass it, so that they remake their documented figures.
 REFERENCE_PYRAMID=(--large-factor 0.709)
 mkdir -p mtcnn/Data "mtcnn/Result/$ABLATION"
+# EXTRA_FLAGS: more evaluate.py flags for every run, e.g. "--nested-cover 0" to remake the
+# figures of the ablations made before the nested-box rule (2026-12-05, mtcnn/README).
 run() {
     local name=$1; shift
-    $PY mtcnn/evaluate.py "$@" --out "mtcnn/Result/$ABLATION/$name" > "mtcnn/Data/${ABLATION}_$name.out" 2>&1
+    # shellcheck disable=SC2086
+    $PY mtcnn/evaluate.py "$@" ${EXTRA_FLAGS:-} --out "mtcnn/Result/$ABLATION/$name" > "mtcnn/Data/${ABLATION}_$name.out" 2>&1
     echo "$name: $(tail -1 "mtcnn/Data/${ABLATION}_$name.out" | cut -c1-120)"
 }

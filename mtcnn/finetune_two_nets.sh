@@ -9,6 +9,8 @@
 # RNET_PHASES="N1 N2" / ONET_PHASES="N1 N2" replace a net's MINUTES by iteration counts
 # (--phases, as a time run logs them at its end): the same weights on the same kind of CPU,
 # whatever the load (mtcnn/reproduce_round.sh).
+# RNET_DATA / ONET_DATA: the nets' sample files (--data) in place of their defaults, round 3's
+# (e.g. round 18 adds the whole detector's false boxes, mtcnn/run_false_box_round.sh).
 # Round 3's data is made first where missing (mtcnn/make_round3_data.sh).
 set -euo pipefail
 [ $# -ge 1 ] || { echo "usage: bash mtcnn/finetune_two_nets.sh NAME [train_rnet/train_onet flags...]" >&2; exit 2; }
@@ -25,10 +27,12 @@ bash mtcnn/models_at.sh "$REF" $START
 REF=$REF PY=$PY bash mtcnn/make_round3_data.sh 24 48
 RNET_BUDGET=(--minutes "$MINUTES"); [ -z "${RNET_PHASES:-}" ] || RNET_BUDGET=(--phases $RNET_PHASES)
 ONET_BUDGET=(--minutes "$MINUTES"); [ -z "${ONET_PHASES:-}" ] || ONET_BUDGET=(--phases $ONET_PHASES)
-$PY mtcnn/2_train_rnet/train_rnet.py "${RNET_BUDGET[@]}" --resume $START/det2.caffemodel \
+RNET_FILES=(); [ -z "${RNET_DATA:-}" ] || RNET_FILES=(--data $RNET_DATA)
+ONET_FILES=(); [ -z "${ONET_DATA:-}" ] || ONET_FILES=(--data $ONET_DATA)
+$PY mtcnn/2_train_rnet/train_rnet.py "${RNET_BUDGET[@]}" ${RNET_FILES[@]+"${RNET_FILES[@]}"} --resume $START/det2.caffemodel \
     --box-weight 1.0 --pos-iou 0.5 "$@" --out mtcnn/Result/rnet_$NAME > $D/train_rnet_$NAME.out 2>&1 &
 RNET=$!
-$PY mtcnn/3_train_onet/train_onet.py "${ONET_BUDGET[@]}" --batch 128 --resume $START/det3.caffemodel \
+$PY mtcnn/3_train_onet/train_onet.py "${ONET_BUDGET[@]}" ${ONET_FILES[@]+"${ONET_FILES[@]}"} --batch 128 --resume $START/det3.caffemodel \
     --box-weight 1.0 --pos-iou 0.5 "$@" --out mtcnn/Result/onet_$NAME > $D/train_onet_$NAME.out 2>&1 &
 ONET=$!
 wait $RNET

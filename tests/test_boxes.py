@@ -164,6 +164,32 @@ def test_soft_nms_empty_and_bad_arguments():
         B.soft_nms(np.array([[0, 0, 1, 1, 0.5]]), sigma=0)
 
 
+def test_drop_nested_hand_made():
+    """A mouth inside a face goes; a box of about the face's size (soft-NMS's business),
+    a box mostly outside it and a larger box around a better small one stay."""
+    dets = np.array([[0, 0, 100, 100, 0.99],      # the face
+                     [20, 50, 50, 80, 0.90],      # inside it, 9% of its area: dropped
+                     [10, 10, 105, 105, 0.80],    # covered 0.89 but 0.90x the face's area: kept
+                     [90, 90, 130, 130, 0.95],    # 100 of its 1600 px inside: kept
+                     [200, 200, 260, 260, 0.97],  # a larger box around a better one:
+                     [210, 210, 230, 230, 0.98],  # neither is dropped (only the smaller goes)
+                     [60, 5, 94, 39, 0.995]])     # better than the face: never dropped by it
+    assert list(B.drop_nested(dets)) == [6, 0, 5, 4, 3, 2]
+    # 20 x 20 inside 0..100 at 0.7 cover needs 14 of its 20 rows: 16 rows in covers 0.8
+    part = np.array([[0, 0, 100, 100, 0.9], [40, 84, 60, 104, 0.8]])
+    assert list(B.drop_nested(part, cover=0.7)) == [0]
+    assert list(B.drop_nested(part, cover=0.85)) == [0, 1]
+    # a dropped box drops nothing: box 1 lies 0.75 inside box 0 and goes; box 2 lies inside
+    # box 1 but only 0.31 inside box 0, so it stays
+    chain = np.array([[0, 0, 100, 100, 0.99], [74, 74, 104, 104, 0.9], [95, 95, 104, 104, 0.8]])
+    assert list(B.drop_nested(chain)) == [0, 2]
+    assert len(B.drop_nested(np.zeros((0, 5)))) == 0
+    with pytest.raises(ValueError, match="cover"):
+        B.drop_nested(dets, cover=0)
+    with pytest.raises(ValueError, match="area ratio"):
+        B.drop_nested(dets, area_ratio=0.5)
+
+
 def test_regression_round_trip(rng):
     crops = np.concatenate([rng.uniform(0, 100, (20, 2)), np.zeros((20, 2))], axis=1)
     crops[:, 2:] = crops[:, :2] + rng.uniform(5, 80, (20, 1))

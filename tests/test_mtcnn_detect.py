@@ -170,6 +170,26 @@ def test_final_step_scores_and_reference_nms(caffe):
         MTCNN(caffe=caffe, final_nms="hard")
 
 
+def test_nested_boxes_inside_a_face_are_dropped(caffe, shared_data):
+    """A CUHK test photo where O-Net passes an eye, a brow and a cheek inside the one face
+    (soft-NMS keeps them: their union IoU with the face is small): by default the last step
+    drops them (boxes.drop_nested) and keeps the face and its points as they were;
+    nested_cover 0 keeps them, as before the rule."""
+    img = read_image(shared_data / "cuhk_facepoint" / "net_7876" / "1058_0_0.jpg")
+    plain = MTCNN(caffe=caffe, nested_cover=0).detect(img)
+    from facecascade.boxes import iou_matrix
+    k = int(np.argmax(plain.scores))  # the face
+    # the others lie (almost) wholly inside it: IoU over the smaller box
+    cover = iou_matrix(plain.boxes, plain.boxes[k:k + 1], "min")[:, 0]
+    assert len(plain) >= 4 and np.all(cover > 0.9), (plain.boxes.round(), cover)
+    out = MTCNN(caffe=caffe).detect(img)
+    assert len(out) == 1
+    np.testing.assert_array_equal(out.boxes[0], plain.boxes[k])
+    np.testing.assert_array_equal(out.points[0], plain.points[k])
+    with pytest.raises(ValueError, match="nested_cover"):
+        MTCNN(caffe=caffe, nested_cover=1.5)
+
+
 def test_candidate_batches_give_the_same_scores(detector):
     # R-Net / O-Net run on the candidates in chunks of detector.candidate_batch;
     # chunks that do not divide the candidates must give what one forward gives.

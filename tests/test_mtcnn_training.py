@@ -326,6 +326,43 @@ def test_blur_weight_draws_heavily_blurred_faces_that_many_times_as_often():
         mn.BatchSampler(samples, 300, shares, np.random.default_rng(5), blur_weight=-1)
 
 
+def test_false_neg_share_draws_that_share_of_negatives_from_the_false_boxes():
+    """Each batch's negatives: the random ones, the mined ones (hard_neg_share) and the whole
+    detector's false boxes (false_neg_share, in place of random ones); every negative's
+    image tells which pool it came from.  Share 0 leaves the draws as they were."""
+    n = 600
+    kinds = np.array([ms.NEG] * 400 + [ms.POS] * 100 + [ms.PART] * 100, np.int8)
+    hard = np.zeros(n, bool)
+    hard[200:300] = True
+    false = np.zeros(n, bool)
+    false[300:400] = True
+    pool_value = np.select([hard, false, kinds == ms.NEG], [1, 2, 0], 3).astype(np.uint8)  # 0 random, 1 mined, 2 false
+    images = np.repeat(pool_value[:, None, None, None] * 50, 24 * 24 * 3).reshape(n, 24, 24, 3)
+    samples = ms.SampleSet(images, kinds, np.zeros((n, 4), np.float32), np.zeros((n, 10), np.float32),
+                           np.ones(n, np.uint8))
+    shares = {ms.NEG: 3, ms.POS: 1, ms.PART: 1}
+
+    def negatives_by_pool(**kw):
+        sampler = mn.BatchSampler(samples, 100, shares, np.random.default_rng(7), augment=False, hard=hard,
+                                  hard_neg_share=0.5, **kw)
+        batch = sampler.next()
+        neg = batch["label"] == 0
+        value = np.round((batch["data"][neg, 0, 0, 0] / mn.SCALE + mn.MEAN) / 50).astype(int)
+        return batch, np.bincount(value, minlength=3)
+
+    plain, counts = negatives_by_pool()
+    # without the false pool its samples are random negatives like the others
+    assert counts[1] == 30 and counts[0] + counts[2] == 30 and counts[2] > 0
+    with_false, counts = negatives_by_pool(false=false, false_neg_share=0.25)
+    assert counts.tolist() == [15, 30, 15]
+    off, _ = negatives_by_pool(false=false, false_neg_share=0.0)
+    assert np.array_equal(off["data"], plain["data"])
+    with pytest.raises(ValueError, match="no false-box negatives"):
+        negatives_by_pool(false=np.zeros(n, bool), false_neg_share=0.25)
+    with pytest.raises(ValueError, match="takes more than"):
+        negatives_by_pool(false=false, false_neg_share=0.6)
+
+
 def test_rotate_moves_points_and_box_centre_with_the_pixels(rng):
     # one bright dot per landmark and a bright square as the face: after the turn
     # each dot lies on its turned target, the square's centroid on the turned box's
@@ -515,3 +552,30 @@ def test_blur_weight_needs_sample_files_with_blur_labels(caffe, tmp_path):
     samples.save(npz)
     _, out = _short_pnet_run(tmp_path, npz, "labelled", "--blur-weight", "3", "--iters", "4")
     assert "blur weight 3 (20 heavy-blur face/part crops)" in (out / "train.log").read_text()
+
+
+def test_mining_the_whole_detector_keeps_its_false_boxes_only(caffe, test_data):
+    """mine_hard_examples.py --stages 3: on a CelebA photo where the shipped detector also
+    boxes the dress below the face, with that face as the ground truth, the samples are the
+    false box alone, a negative cropped as the detector crops its candidates."""
+    import importlib.util
+
+    from facecascade.boxes import iou_matrix
+    from facecascade.mtcnn import MTCNN
+    from facecascade.paths import REPO_ROOT
+    spec = importlib.util.spec_from_file_location("mine_hard_examples",
+                                                  REPO_ROOT / "mtcnn" / "2_train_rnet" / "mine_hard_examples.py")
+    mine = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mine)
+    img = read_image(test_data / "celeba_small" / "000275.jpg")
+    det = MTCNN(caffe=caffe, min_score=0.1)
+    out = det.detect(img)
+    face = out.boxes[np.argmax(out.scores)][None]
+    false = out.boxes[iou_matrix(out.boxes, face)[:, 0] < 0.3]
+    assert len(out) >= 2 and len(false) >= 1, out.boxes
+    samples, found = mine.mine_image(det, img, face, 48, 3, np.random.default_rng(0), 60, True)
+    assert len(found) == len(out)             # the detector's whole output (the recall is of it)
+    assert samples.counts()["negative"] == len(samples) == len(false)
+    _, levels = det.pnet_stage(img)
+    crops = det.crop_candidates(img, false, levels, 48)
+    np.testing.assert_array_equal(samples.images, np.clip(np.round(crops), 0, 255).astype(np.uint8))

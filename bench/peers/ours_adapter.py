@@ -69,7 +69,9 @@ def main():
                                           f"{det.large_face:g} px and up)" if det.large_factor else "")
         settings.append(f"our MTCNN min face {det.min_face:g}, {step}, thresholds "
                         f"{'/'.join(f'{t:g}' for t in det.thresholds)}, {look}, {mirror}, {det.final_score} score, "
-                        f"{det.final_nms} last NMS, {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}")
+                        f"{det.final_nms} last NMS"
+                        f"{f' + nested boxes dropped at {det.nested_cover:g}' if det.nested_cover and det.final_nms == 'soft' else ''}"
+                        f", {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}")
     if lc is not None:
         engine = "pycaffe" if args.cascade_backend == "caffe" else "cv2.dnn"
         settings.append(f"cascade on {engine}, level 1 on a list's box + {lc.box_margin:.0%}, "

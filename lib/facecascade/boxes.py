@@ -119,6 +119,35 @@ def soft_nms(boxes, sigma=0.5, iou_floor=0.3, min_score=0.0, mode="union"):
     return np.asarray(kept, dtype=np.int64), np.asarray(kept_scores, dtype=np.float64)
 
 
+def drop_nested(boxes, cover=0.7, area_ratio=2.0):
+    """Boxes that lie inside a better, larger box, dropped -> indices kept, best score first.
+
+    Greedy like `nms`: box i is dropped when an already kept, higher-scored box
+    k covers at least `cover` of i's area (IoU over the smaller box) and is at
+    least `area_ratio` times i's area: a mouth, an eye or a nose found inside a
+    face.  A box of about the same size as the better one (a duplicate, or two
+    faces side by side) is left to the NMS before it, and a larger box is
+    never dropped for a smaller one inside it.  Scores in column 4.  Quadratic
+    in the number of boxes: meant for the few boxes O-Net passes.
+    """
+    boxes = np.asarray(boxes, dtype=np.float64)
+    if not 0 < cover <= 1:
+        raise ValueError(f"nested-box cover must be in (0, 1], got {cover}")
+    if area_ratio < 1:
+        raise ValueError(f"nested-box area ratio must be >= 1, got {area_ratio}")
+    n = len(boxes)
+    order = np.argsort(-boxes[:, 4], kind="stable") if n else np.zeros(0, dtype=np.int64)
+    b = boxes[order]
+    inside = iou_matrix(b[:, :4], b[:, :4], "min") >= cover
+    a = area(b)
+    larger = a[:, None] >= area_ratio * a[None, :]  # [k, i]: k at least area_ratio x i
+    dropped = np.zeros(n, dtype=bool)
+    for i in range(n):
+        k = np.flatnonzero(inside[:i, i] & larger[:i, i] & ~dropped[:i])
+        dropped[i] = len(k) > 0
+    return order[~dropped]
+
+
 def overlapping_pairs(boxes, threshold, mode="union", candidates="auto", max_pairs=1 << 22):
     """Index pairs (a, b) of boxes (N, 4+) whose IoU (mode) is above threshold >= 0,
     each unordered pair once.

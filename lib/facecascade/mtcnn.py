@@ -30,6 +30,11 @@ hard NMS 0.7 over the smaller box).  Soft-NMS lowers the scores of overlapping
 boxes rather than dropping them; what falls below `min_score` (by default
 O-Net's threshold) leaves, so the output stays as sparse as the reference's,
 while evaluate.py keeps the lower tail (down to 0.05) for the PR curve.
+Soft-NMS over union IoU keeps a mouth or an eye found inside a face (their
+union IoU is small), which the reference's NMS over the smaller box drops; so
+the soft step then drops a box lying at least `nested_cover` (0.7) inside a
+better-scored box of at least twice its area (boxes.drop_nested; mtcnn/README
+"Nested boxes").
 
 And one in the pyramid (`large_factor`; mtcnn/README "Finer large-face levels"): from
 the first level that looks for faces of LARGE_FACE (50) px and up, the levels step by
@@ -58,7 +63,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .boxes import apply_regression, nms, soft_nms, square
+from .boxes import apply_regression, drop_nested, nms, soft_nms, square
 from .caffe_loader import add_device_arguments
 from .mtcnn_sampling import flip_targets
 from .paths import REPO_ROOT
@@ -96,6 +101,9 @@ FINAL_SCORES, FINAL_NMS = ("cascade", "onet"), ("soft", "min")
 # Mirror scoring (module docstring, off by default): the nets that may also score mirrored crops.
 MIRROR_STAGES = ("rnet", "onet")
 SOFT_NMS_SIGMA, SOFT_NMS_IOU = 0.5, 0.3
+# the soft last step then drops a box lying at least NESTED_COVER inside a better-scored box of at
+# least NESTED_AREA_RATIO times its area (mtcnn/README "Nested boxes")
+NESTED_COVER, NESTED_AREA_RATIO = 0.7, 2.0
 
 
 def pyramid_step(text):
@@ -135,6 +143,11 @@ def add_addition_arguments(ap):
     ap.add_argument("--final-nms", choices=FINAL_NMS, default=FINAL_NMS[0],
                     help=f"last NMS: Gaussian soft-NMS (soft, default: sigma {SOFT_NMS_SIGMA}, over union IoU "
                          f"{SOFT_NMS_IOU}) or hard NMS 0.7 over the smaller box (min, the reference pipeline)")
+    ap.add_argument("--nested-cover", type=float, default=NESTED_COVER, metavar="C",
+                    help="after soft-NMS, drop a face whose box lies at least C inside a better-scored box of "
+                         f"at least {NESTED_AREA_RATIO:g}x its area: a mouth, an eye or a nose found inside a "
+                         f"face (default {NESTED_COVER:g}; 0: off, as before 2026-12-05; mtcnn/README "
+                         "\"Nested boxes\")")
     ap.add_argument("--mirror-stages", nargs="*", choices=MIRROR_STAGES, default=[], metavar="NET",
                     help="rnet and/or onet: that net also scores the mirror image (the crop flipped "
                          "left-right) of each candidate it scores at least --rescore-floor, and the two "
@@ -168,7 +181,7 @@ def detector_from_args(args, **kwargs):
                     backend=args.backend, rescore_rounds=args.rescore_rounds, rescore_floor=args.rescore_floor,
                     min_score=args.min_score, large_face_threshold=args.large_face_threshold,
                     large_face=args.large_face, final_score=args.final_score, final_nms=args.final_nms,
-                    mirror_stages=args.mirror_stages, large_factor=args.large_factor)
+                    nested_cover=args.nested_cover, mirror_stages=args.mirror_stages, large_factor=args.large_factor)
     settings.update(kwargs)
     return MTCNN(args.model_dir, **settings)
 
@@ -339,7 +352,7 @@ class MTCNN:
                  nms_thresholds=(0.5, 0.7, 0.7, 0.7), gpu=None, caffe=None, stages=3, backend="caffe",
                  rescore_rounds=RESCORE_ROUNDS, rescore_floor=RESCORE_FLOOR, min_score=None,
                  large_face_threshold=None, large_face=LARGE_FACE, final_score="cascade", final_nms="soft",
-                 mirror_stages=(), large_factor=LARGE_FACTOR):
+                 mirror_stages=(), large_factor=LARGE_FACTOR, nested_cover=NESTED_COVER):
         """backend "caffe": pycaffe; "cv2": OpenCV's dnn module on the same prototxt/caffemodel
         (faster on CPU; cv2.setNumThreads governs its threads).  rescore_rounds,
         rescore_floor: the second look (module docstring); 0 rounds: none.
@@ -353,6 +366,9 @@ class MTCNN:
         those of overlapping boxes that soft-NMS lowered.
         final_score "cascade" | "onet", final_nms "soft" | "min": the last step
         (module docstring); "onet" and "min" are the reference pipeline's.
+        nested_cover: after soft-NMS, a box lying at least this much inside a better-scored
+        box of at least NESTED_AREA_RATIO times its area is dropped (boxes.drop_nested);
+        0 or None: none is (with final_nms "min" it never applies: that NMS drops them).
         mirror_stages: "rnet" and/or "onet", the nets that also score the mirrored crops
         of their candidates (mirror scoring, module docstring); (): none, as the reference.
         large_face_threshold: P-Net's threshold on the pyramid levels whose 12 px window
@@ -397,6 +413,9 @@ class MTCNN:
         if final_nms not in FINAL_NMS:
             raise ValueError(f"final_nms must be one of {FINAL_NMS}, not {final_nms!r}")
         self.final_score, self.final_nms = final_score, final_nms
+        self.nested_cover = float(nested_cover or 0.0)
+        if not 0.0 <= self.nested_cover <= 1.0:
+            raise ValueError(f"nested_cover must be in [0, 1], got {nested_cover}")
         self.large_face_threshold = None if large_face_threshold is None else float(large_face_threshold)
         self.large_face = float(large_face)
         bad = set(mirror_stages) - set(MIRROR_STAGES)
@@ -561,9 +580,13 @@ class MTCNN:
         # a given min_score here only saves work (detect() drops the same boxes, see soft_nms)
         floor = self.thresholds[2] if self.min_score is None else self.min_score
         pick, decayed = soft_nms(out, SOFT_NMS_SIGMA, SOFT_NMS_IOU, min_score=floor)
-        out = out[pick]
+        out, points = out[pick], points[pick]
         out[:, 4] = decayed
-        return out, points[pick]
+        if self.nested_cover:
+            # soft-NMS over union IoU keeps a mouth or an eye found inside a face (their IoU is small)
+            pick = drop_nested(out, self.nested_cover, NESTED_AREA_RATIO)
+            out, points = out[pick], points[pick]
+        return out, points
 
     def detect(self, image, stages=None):
         """image: H x W x 3 uint8 BGR -> Detections (after `stages` stages: 1, 2 or 3;

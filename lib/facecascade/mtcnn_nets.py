@@ -295,10 +295,14 @@ class BatchSampler:
     with random flips and photometric jitter."""
 
     def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5,
-                 pos_iou=POS_IOU, low_res=0.0, occlusion=0.0, rotation=0.0, blur_weight=1.0):
+                 pos_iou=POS_IOU, low_res=0.0, occlusion=0.0, rotation=0.0, blur_weight=1.0,
+                 false=None, false_neg_share=0.0):
         """hard: (N,) bool, samples mined by the previous stage; that share of each
         batch's negatives is drawn from them (the random negatives far outnumber
         them, and the mined ones are the point of mining).
+        false: (N,) bool, the whole detector's false boxes (mine_hard_examples.py
+        --stages 3); false_neg_share of each batch's negatives is drawn from them,
+        in place of random ones (0: they are not drawn at all).
         pos_iou: parts (with a box target) whose crop has at least this IoU with
         its face are classified as faces; the paper's 0.65 leaves them unlabelled.
         low_res: share of each batch degraded by `degrade_resolution` (with augment).
@@ -340,11 +344,24 @@ class BatchSampler:
                 self.hard_neg, self.pools[NEG] = hard_neg, easy_neg
                 self.n_hard_neg = int(round(self.count[NEG] * hard_neg_share))
                 self.count[NEG] -= self.n_hard_neg
+        self.false_neg, self.n_false_neg = None, 0
+        if false is not None and false_neg_share > 0:
+            self.false_neg = np.where((samples.kinds == NEG) & false)[0]
+            if len(self.false_neg) == 0:
+                raise ValueError("false_neg_share > 0 but no false-box negatives (false_*.npz) were given")
+            self.pools[NEG] = np.setdiff1d(self.pools[NEG], self.false_neg)
+            self.n_false_neg = int(round((self.count[NEG] + self.n_hard_neg) * false_neg_share))
+            if self.n_false_neg > self.count[NEG]:
+                raise ValueError(f"false_neg_share {false_neg_share} takes more than the random negatives' "
+                                 f"{self.count[NEG]} of each batch")
+            self.count[NEG] -= self.n_false_neg
 
     def next(self):
         parts = [self.rng.choice(self.pools[k], size=c, p=self.pool_p.get(k)) for k, c in self.count.items() if c]
         if self.n_hard_neg:
             parts.append(self.rng.choice(self.hard_neg, size=self.n_hard_neg))
+        if self.n_false_neg:
+            parts.append(self.rng.choice(self.false_neg, size=self.n_false_neg))
         idx = np.concatenate(parts)
         s = self.s
         imgs = s.images[idx]
@@ -495,6 +512,10 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                          "head can then be fitted afterwards, 3_train_onet/refit_landmark_head.py)")
     ap.add_argument("--hard-neg-share", type=float, default=0.5,
                     help="share of each batch's negatives drawn from the mined (hard_*.npz) negatives")
+    ap.add_argument("--false-neg-share", type=float, default=0.0,
+                    help="share of each batch's negatives drawn from the whole detector's false boxes "
+                         "(false_*.npz in --data, mine_hard_examples.py --stages 3) in place of random ones "
+                         "(default 0: not drawn)")
     ap.add_argument("--low-res", type=float, default=0.0,
                     help="share of each batch shrunk to 35-100%% of its side and blown back up "
                          "(soft, low-resolution faces as WIDER's 20-50 px ones)")
@@ -543,6 +564,12 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     samples = SampleSet.concat(loaded)
     # samples from files written by the mining step (hard_*.npz)
     hard = np.concatenate([np.full(len(s), Path(p).name.startswith("hard"), bool) for s, p in zip(loaded, args.data)])
+    # the whole detector's false boxes (false_*.npz)
+    false = np.concatenate([np.full(len(s), Path(p).name.startswith("false"), bool) for s, p in zip(loaded, args.data)])
+    if not 0.0 <= args.false_neg_share < 1.0:
+        ap.error(f"--false-neg-share {args.false_neg_share}: must be in [0, 1)")
+    if args.false_neg_share and not false.any():
+        ap.error(f"--false-neg-share {args.false_neg_share}: no false_*.npz among --data")
     if samples.images.shape[1] != INPUT_SIZE[net]:
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
     if args.blur_weight < 0:
@@ -558,7 +585,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                                          args.dropout, args.width)
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
                            pos_iou=args.pos_iou, low_res=args.low_res, occlusion=args.occlusion,
-                           rotation=args.rotation, blur_weight=args.blur_weight)
+                           rotation=args.rotation, blur_weight=args.blur_weight,
+                           false=false, false_neg_share=args.false_neg_share)
     if args.until:
         args.minutes = minutes_until(args.until)
     two_phases = bool(args.minutes or args.phases)
@@ -582,7 +610,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     length = (f"phases {args.phases[0]} + {args.phases[1]} iterations" if args.phases else
               f"{args.minutes:g} minutes in two phases" if args.minutes else f"iters {args.iters}")
     log(f"{net}: {len(samples)} samples {samples.counts()} ({int(hard.sum())} mined); batch {args.batch} = "
-        f"{sampler.count} + {sampler.n_hard_neg} mined negatives; "
+        f"{sampler.count} + {sampler.n_hard_neg} mined negatives"
+        f"{f' + {sampler.n_false_neg} false-box negatives ({len(sampler.false_neg)})' if sampler.n_false_neg else ''}; "
         f"{length}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
         f"occlusion share {args.occlusion}; rotation share {args.rotation}; "

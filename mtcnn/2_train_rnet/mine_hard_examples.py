@@ -9,6 +9,12 @@ by its IoU with the ground truth (negative < 0.3, part 0.4-0.65, positive
   --stages 1 --size 12: P-Net candidates -> P-Net's own hard examples, for a
                         P-Net fine-tune that passes fewer non-faces (hard_12.npz)
   --stages 2 --size 48: P-Net + R-Net candidates -> O-Net data (hard_48.npz)
+  --stages 3 --size 24|48: the whole detector's false boxes (its output, with its
+                        defaults, scored >= --false-floor, IoU < 0.3 with every
+                        face) -> negatives for R-Net / O-Net (false_24.npz,
+                        false_48.npz; train_*.py --false-neg-share); wider_train
+                        only, since CUHK labels one face per image and the others
+                        found there would be taught as non-faces
 
 Images: wider_train (all faces, box targets) and cuhk_facepoint train
 (classification only: one annotated face per image, CUHK's tighter box).
@@ -39,31 +45,38 @@ def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok, blur_of_face
     boxes, levels = det.pnet_stage(image)
     if stages >= 2:
         boxes = det.rnet_stage(image, boxes, levels)
+    if stages >= 3 and len(boxes):
+        boxes, _ = det.onet_stage(image, boxes, levels)
+    found = boxes  # the stage's output (stage 3: what the recall below is of)
     if len(boxes) == 0:
         return None, boxes
     kinds, best, _ = ms.classify_crops(boxes[:, :4], gts)
     if not reg_ok:
         kinds[kinds == ms.PART] = -1
+    if stages >= 3:  # the false boxes only
+        kinds[kinds != ms.NEG] = -1
     neg = np.nonzero(kinds == ms.NEG)[0]
     if len(neg) > max_neg:
         kinds[rng.choice(neg, len(neg) - max_neg, replace=False)] = -1
     keep = kinds >= 0
     boxes, kinds, best = boxes[keep], kinds[keep], best[keep]
     if len(boxes) == 0:
-        return None, boxes
+        return None, found if stages >= 3 else boxes
     crops = det.crop_candidates(image, boxes, levels, size)
     roi = regression_targets(boxes[:, :4], gts[best]).astype(np.float32)
     n = len(boxes)
     return ms.SampleSet(np.clip(np.round(crops), 0, 255).astype(np.uint8), kinds.astype(np.int8), roi,
                         np.zeros((n, 10), np.float32), np.full(n, 1 if reg_ok else 0, np.uint8),
-                        ms.face_blur(kinds, best, blur_of_faces)), boxes
+                        ms.face_blur(kinds, best, blur_of_faces)), found if stages >= 3 else boxes
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--stages", type=int, choices=(1, 2), required=True)
+    ap.add_argument("--stages", type=int, choices=(1, 2, 3), required=True)
     ap.add_argument("--size", type=int, choices=(12, 24, 48), default=None,
-                    help="crop size (default 24 after P-Net, 48 after R-Net)")
+                    help="crop size (default 24 after P-Net, 48 after R-Net and after O-Net)")
+    ap.add_argument("--false-floor", type=float, default=0.1,
+                    help="--stages 3: lowest final score of a false box that is kept (default %(default)s)")
     ap.add_argument("--model-dir", type=Path, default=REPO_ROOT / "mtcnn" / "model")
     ap.add_argument("--data", type=Path, default=SHARED_DATA)
     ap.add_argument("--out", type=Path, default=None)
@@ -72,7 +85,8 @@ def main():
     ap.add_argument("--wider-every", type=int, default=3,
                     help="use every N-th wider_train image (3: 240 images over all 61 events; the shared "
                          "CPU made the full set too slow here)")
-    ap.add_argument("--cuhk-limit", type=int, default=3000)
+    ap.add_argument("--cuhk-limit", type=int, default=None,
+                    help="CUHK training photos to mine (default 3000; --stages 3: none, and no other value)")
     ap.add_argument("--cuhk-max-neg", type=int, default=6)
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop after this wall-clock time (WIDER images for 80%% of it, then CUHK) and keep "
@@ -80,15 +94,24 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     add_device_arguments(ap)
     args = ap.parse_args()
-    size = args.size or {1: 24, 2: 48}[args.stages]
+    size = args.size or {1: 24, 2: 48, 3: 48}[args.stages]
     if size == 12 and args.stages != 1:
         ap.error("--size 12 (P-Net's own hard examples) needs --stages 1")
-    out = args.out or REPO_ROOT / "mtcnn" / "Data" / f"hard_{size}.npz"
+    if args.stages == 3 and args.cuhk_limit:
+        ap.error("--stages 3 mines wider_train only (CUHK photos hold faces their list does not label): "
+                 "leave out --cuhk-limit")
+    if args.cuhk_limit is None:
+        args.cuhk_limit = 0 if args.stages == 3 else 3000
+    out = args.out or REPO_ROOT / "mtcnn" / "Data" / f"{'false' if args.stages == 3 else 'hard'}_{size}.npz"
     out.parent.mkdir(parents=True, exist_ok=True)
     caffe = import_caffe(args.gpu)
-    # no second look and the reference pyramid: the shipped det2/det3 were trained on data mined so
-    det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_rounds=0,
-                large_factor=None)
+    if args.stages == 3:
+        # the detector as shipped: its false boxes are what a user sees
+        det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, min_score=args.false_floor)
+    else:
+        # no second look and the reference pyramid: the shipped det2/det3 were trained on data mined so
+        det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_rounds=0,
+                    large_factor=None)
     rng = np.random.default_rng(args.seed)
     parts, skipped = [], SkippedImages()
     n_faces = n_found = n_cand = 0
@@ -131,7 +154,7 @@ def main():
     samples = ms.SampleSet.concat(parts)
     samples.save(out)
     recall = n_found / max(n_faces, 1)
-    print(f"{out}: {len(samples)} hard samples {samples.counts()}; skipped images {len(skipped)}; "
+    print(f"{out}: {len(samples)} samples {samples.counts()}; skipped images {len(skipped)}; "
           f"images mined: wider_train {n_wider}, cuhk {n_cuhk}; "
           f"wider_train: {n_cand / max(n_wider, 1):.1f} candidates/image, recall of faces >= {args.min_face:g} px "
           f"at IoU 0.5: {100 * recall:.1f}% ({n_found}/{n_faces})")

@@ -125,7 +125,7 @@ def main(argv=None):
         "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
         "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
         "large_face_threshold": args.large_face_threshold, "large_face": args.large_face,
-        "final_score": args.final_score, "final_nms": args.final_nms, "mirror_stages": args.mirror_stages,
+        "final_score": args.final_score, "final_nms": args.final_nms, "nested_cover": args.nested_cover, "mirror_stages": args.mirror_stages,
         "large_factor": args.large_factor,
         "min_score": args.min_score,
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
