@@ -24,8 +24,6 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 NAME=r${ROUND}repro
 bash mtcnn/rerun_round12.sh "$NAME" "${FLAGS[@]}"
 M=mtcnn/Result/model_$NAME
-# the detector of the refit as it was then: the nested-box rule came after rounds 12 and 17
-$PY mtcnn/3_train_onet/refit_landmark_head.py --model-dir $M --nested-cover 0 --out ${M}_refit \
-    > mtcnn/Data/refit_$NAME.out 2>&1
+$PY mtcnn/3_train_onet/refit_landmark_head.py --model-dir $M --out ${M}_refit > mtcnn/Data/refit_$NAME.out 2>&1
 bash mtcnn/models_at.sh $SHIPPED_AT mtcnn/Result/shipped_r$ROUND
 $PY mtcnn/5_evaluate/compare_models.py mtcnn/Result/shipped_r$ROUND ${M}_refit | tee mtcnn/Data/reproduce_round$ROUND.out
