@@ -34,7 +34,7 @@ from facecascade.detection_metrics import evaluate  # noqa: E402
 from facecascade.machine import describe  # noqa: E402
 from facecascade.paths import SHARED_DATA  # noqa: E402
 from facecascade.wider import read_wider  # noqa: E402
-from runner import PEERS, RESULT, progress_printer, run_adapter  # noqa: E402
+from runner import PEERS, RESULT, pick, progress_printer, run_adapter  # noqa: E402
 
 DEFAULT_GT = SHARED_DATA / "wider_eval" / "wider_face_val_bbx_gt_subset.txt"
 ASTRONAUT = "__astronaut__"
@@ -48,12 +48,6 @@ def astronaut_path():
     if not p.exists():
         cv2.imwrite(str(p), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
     return p
-
-
-def pick(n_total, limit):
-    if not limit or limit >= n_total:
-        return list(range(n_total))
-    return sorted(set(np.linspace(0, n_total - 1, limit).round().astype(int).tolist()))
 
 
 def f(v, d=1, scale=1.0):

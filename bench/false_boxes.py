@@ -40,18 +40,12 @@ from facecascade.boxes import iou_matrix  # noqa: E402
 from facecascade.machine import describe  # noqa: E402
 from facecascade.paths import SHARED_DATA  # noqa: E402
 from facecascade.records import read_landmark_list  # noqa: E402
-from runner import PEERS, RESULT, progress_printer, run_adapter  # noqa: E402
+from _common import MATCH_IOU  # noqa: E402
+from runner import PEERS, RESULT, pick, progress_printer, run_adapter  # noqa: E402
 
 DEFAULT_LIST = SHARED_DATA / "cuhk_facepoint" / "test_net7876.txt"
-MATCH_IOU = 0.3
 LABELS = {"facenet_pytorch": "facenet-pytorch MTCNN", "mtcnn_ipazc": "mtcnn (ipazc)",
           "mediapipe": "mediapipe FaceDetection full-range", "dlib": "dlib HOG"}
-
-
-def pick(n_total, limit):
-    if not limit or limit >= n_total:
-        return list(range(n_total))
-    return sorted(set(np.linspace(0, n_total - 1, limit).round().astype(int).tolist()))
 
 
 def other_boxes(dets, box):

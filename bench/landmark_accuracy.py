@@ -37,7 +37,7 @@ from facecascade.machine import describe  # noqa: E402
 from facecascade.metrics import FAILURE_THRESHOLD, ced_auc, interocular, point_errors  # noqa: E402
 from facecascade.paths import SHARED_DATA  # noqa: E402
 from facecascade.records import read_landmark_list  # noqa: E402
-from runner import PEERS, RESULT, progress_printer, run_adapter  # noqa: E402
+from runner import PEERS, RESULT, pick, progress_printer, run_adapter  # noqa: E402
 
 DEFAULT_LIST = SHARED_DATA / "cuhk_facepoint" / "test_net7876.txt"
 POINTS = ("LE", "RE", "N", "LM", "RM")
@@ -52,12 +52,6 @@ def guess_format(path):
                     return "cuhk"
                 return "celeba" if "celeba" in Path(path).name.lower() else "mtfl"
     raise SystemExit(f"{path}: cannot guess the format; pass --format")
-
-
-def pick(n_total, limit):
-    if not limit or limit >= n_total:
-        return list(range(n_total))
-    return sorted(set(np.linspace(0, n_total - 1, limit).round().astype(int).tolist()))
 
 
 def points_box(points):

@@ -109,6 +109,16 @@ def run_adapter(peer, task, requests, args=(), threads=1, timeout=None, progress
     return info, answers
 
 
+def pick(n_total, limit):
+    """Indices of `limit` items evenly spaced over n_total (all of them for limit 0): the
+    benchmarks' --limit."""
+    import numpy as np
+
+    if not limit or limit >= n_total:
+        return list(range(n_total))
+    return sorted(set(np.linspace(0, n_total - 1, limit).round().astype(int).tolist()))
+
+
 def progress_printer(label):
     def p(done, total):
         if done == total or done % 50 == 0:
