@@ -29,6 +29,22 @@ def test_grayscale_rgba_and_16_bit_become_bgr8(tmp_path, photo):
     assert np.array_equal(g[:, :, 0], gray) and np.array_equal(g[:, :, 2], gray)
 
 
+def test_float_images_become_bgr8(tmp_path, photo):
+    """Float images as 0..1 (OpenCV writes 3-channel float TIFFs LogLuv coded, and they
+    read back a little past 1) or as 0..255 both come out near the 8-bit photo."""
+    unit = photo.astype(np.float32) / 255
+    cv2.imwrite(str(tmp_path / "unit.tiff"), unit)
+    assert cv2.imread(str(tmp_path / "unit.tiff"), cv2.IMREAD_UNCHANGED).max() > 1.0
+    img = read_image(tmp_path / "unit.tiff")
+    assert img.dtype == np.uint8 and img.shape == photo.shape
+    assert np.abs(img.astype(int) - photo).mean() < 8
+    wide = photo.astype(np.float32)
+    wide[0, 0] = np.nan
+    from facecascade.images import to_bgr8
+    img = to_bgr8(wide)
+    assert np.array_equal(img[1:], photo[1:]) and img[0, 0].tolist() == [0, 0, 0]
+
+
 def test_exif_orientation_is_honoured(tmp_path, photo):
     """A JPEG stored landscape with EXIF orientation 6 (rotate 90 cw) reads as portrait."""
     from PIL import Image

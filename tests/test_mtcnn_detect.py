@@ -422,6 +422,20 @@ def test_evaluate_cli_names_the_line_of_a_malformed_gt_file(tmp_path, gt_text, w
     assert r.stderr.startswith(f"error: {tmp_path / 'gt.txt'}{where}"), r.stderr
 
 
+def test_evaluate_cli_fails_when_no_image_can_be_read(tmp_path):
+    """--images pointing elsewhere than GT_FILE's folder: an error naming both, not a JSON of nulls."""
+    import subprocess
+    (tmp_path / "gt.txt").write_text("ev/a.jpg\n1\n10 10 30 30 0 0 0 0 0 0\n")
+    r = subprocess.run([sys.executable, str(REPO_ROOT / "mtcnn" / "evaluate.py"), "--gt", str(tmp_path / "gt.txt"),
+                        "--images", str(tmp_path / "elsewhere"), "--out", str(tmp_path / "ev")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr[-2000:]
+    last = r.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: none of the 1 images of {tmp_path / 'gt.txt'}") and "a.jpg" in last, last
+    # the skipped image's message sits on its own line, not after the progress bar
+    assert any(line.startswith(f"skip: {tmp_path / 'gt.txt'}:1:") for line in r.stderr.replace("\r", "\n").splitlines())
+
+
 def test_detect_landmarks_end_to_end_with_align(tmp_path, caffe):
     img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     cv2.imwrite(str(tmp_path / "astronaut.jpg"), img)

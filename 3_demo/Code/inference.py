@@ -88,7 +88,7 @@ def collect(args):
         files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
         if not files:
             raise FileNotFoundError(f"{folder}: no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
-        return [FaceRecord(p, None, None, str(p)) for p in files]
+        return [FaceRecord(p, None, None, "") for p in files]  # no list line to name
     sets = ([dict(list=Path(args.list), format=args.format, bbox=args.bbox)] if args.list else DEMO_SETS)
     out = []
     for s in sets:

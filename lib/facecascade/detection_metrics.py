@@ -163,7 +163,8 @@ def plot_pr(result, path, title="PR curves"):
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left")
     ax.set_title(title)
     fig.tight_layout()
     from pathlib import Path

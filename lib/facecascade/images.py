@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 
 # the file types the command lines pick up from a folder (anything OpenCV reads works named directly)
@@ -28,7 +29,10 @@ def to_bgr8(img, where="image"):
     if img.dtype == np.uint16:
         img = (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
     elif img.dtype in (np.float32, np.float64):
-        scale = 255.0 if img.max() <= 1.0 else 1.0
+        # floats are usually 0..1, but OpenCV's own float TIFFs (LogLuv coded) come
+        # back a few percent past 1; a 0..255 image peaking under 2 would be black anyway
+        scale = 255.0 if np.nanmax(img) <= 2.0 else 1.0
+        img = np.nan_to_num(img, nan=0.0, posinf=255.0 / scale, neginf=0.0)
         img = np.clip(img * scale + 0.5, 0, 255).astype(np.uint8)
     elif img.dtype != np.uint8:
         raise ImageReadError(f"{where}: unsupported pixel type {img.dtype}")
@@ -90,8 +94,8 @@ class SkippedImages:
             return read_image(path, where=where)
         except ImageReadError as e:
             self.messages.append(str(e))
-            if self.report:
-                print(f"skip: {e}", file=sys.stderr)
+            if self.report:  # through tqdm: on a line of its own under a progress bar
+                tqdm.write(f"skip: {e}", file=sys.stderr)
             return None
 
 

@@ -95,6 +95,10 @@ def main(argv=None):
         stage_boxes.append(det.last_stage_boxes)
         detections[rec.name] = np.column_stack([faces.boxes, faces.scores]) if len(faces) else np.zeros((0, 5))
         used.append(rec)
+    if not used and gt:
+        # every image unreadable: most likely --images is not GT_FILE's image folder
+        raise FileNotFoundError(f"none of the {len(gt)} images of {args.gt} could be read under "
+                                f"{args.images} (first: {skipped.messages[0]})")
     res = evaluate(detections, used)
     recall, precision = res["curves"]["all"]
     plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {args.min_face:g})")
