@@ -219,7 +219,7 @@ def read_records(path) -> List[FaceRecord]:
         where = f"{path}:{no}"
         if len(tokens) != 15:
             raise LabelFormatError(f"{where}: expected image path, 10 point values and "
-                                   f"4 box values (or '-'), found {len(tokens) - 1} values")
+                                   f"4 box values (or '- - - -'), found {len(tokens) - 1} values")
         pts = _numbers(tokens[1:11], where, 10).reshape(5, 2)
         box = None if tokens[11] == "-" else tuple(_numbers(tokens[11:15], where, 4))
         image = Path(tokens[0])
