@@ -579,3 +579,11 @@ def test_mining_the_whole_detector_keeps_its_false_boxes_only(caffe, test_data):
     _, levels = det.pnet_stage(img)
     crops = det.crop_candidates(img, false, levels, 48)
     np.testing.assert_array_equal(samples.images, np.clip(np.round(crops), 0, 255).astype(np.uint8))
+    # a ceiling keeps the false boxes scored below it only (CUHK mining: unlabelled faces score high)
+    false_scores = out.scores[iou_matrix(out.boxes, face)[:, 0] < 0.3]
+    above_all, _ = mine.mine_image(det, img, face, 48, 3, np.random.default_rng(0), 60, True,
+                                   false_ceiling=float(false_scores.max()) + 1e-3)
+    assert len(above_all) == len(false)
+    none, found = mine.mine_image(det, img, face, 48, 3, np.random.default_rng(0), 60, True,
+                                  false_ceiling=float(false_scores.min()))
+    assert none is None and len(found) == len(out)

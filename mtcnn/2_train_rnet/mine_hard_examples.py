@@ -13,8 +13,11 @@ by its IoU with the ground truth (negative < 0.3, part 0.4-0.65, positive
                         defaults, scored >= --false-floor, IoU < 0.3 with every
                         face) -> negatives for R-Net / O-Net (false_24.npz,
                         false_48.npz; train_*.py --false-neg-share); wider_train
-                        only, since CUHK labels one face per image and the others
-                        found there would be taught as non-faces
+                        by default.  CUHK labels one face per photo, so the other
+                        faces the detector finds there would be taught as
+                        non-faces: CUHK photos (--cuhk-limit) are mined only with
+                        --false-ceiling, which keeps the false boxes scored below
+                        it (unlabelled faces mostly score higher than clutter)
 
 Images: wider_train (all faces, box targets) and cuhk_facepoint train
 (classification only: one annotated face per image, CUHK's tighter box).
@@ -41,7 +44,7 @@ from facecascade.records import read_cuhk  # noqa: E402
 from facecascade.wider import read_wider  # noqa: E402
 
 
-def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok, blur_of_faces=None):
+def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok, blur_of_faces=None, false_ceiling=None):
     boxes, levels = det.pnet_stage(image)
     if stages >= 2:
         boxes = det.rnet_stage(image, boxes, levels)
@@ -53,8 +56,10 @@ def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok, blur_of_face
     kinds, best, _ = ms.classify_crops(boxes[:, :4], gts)
     if not reg_ok:
         kinds[kinds == ms.PART] = -1
-    if stages >= 3:  # the false boxes only
+    if stages >= 3:  # the false boxes only, below the ceiling when one is given
         kinds[kinds != ms.NEG] = -1
+        if false_ceiling is not None:
+            kinds[boxes[:, 4] >= false_ceiling] = -1
     neg = np.nonzero(kinds == ms.NEG)[0]
     if len(neg) > max_neg:
         kinds[rng.choice(neg, len(neg) - max_neg, replace=False)] = -1
@@ -77,6 +82,9 @@ def main():
                     help="crop size (default 24 after P-Net, 48 after R-Net and after O-Net)")
     ap.add_argument("--false-floor", type=float, default=0.1,
                     help="--stages 3: lowest final score of a false box that is kept (default %(default)s)")
+    ap.add_argument("--false-ceiling", type=float, default=None,
+                    help="--stages 3: keep only the false boxes scored below this (default: all); "
+                         "needed to mine CUHK photos at --stages 3")
     ap.add_argument("--model-dir", type=Path, default=REPO_ROOT / "mtcnn" / "model")
     ap.add_argument("--data", type=Path, default=SHARED_DATA)
     ap.add_argument("--out", type=Path, default=None)
@@ -84,9 +92,10 @@ def main():
     ap.add_argument("--max-neg", type=int, default=60, help="negatives kept per WIDER image")
     ap.add_argument("--wider-every", type=int, default=3,
                     help="use every N-th wider_train image (3: 240 images over all 61 events; the shared "
-                         "CPU made the full set too slow here)")
+                         "CPU made the full set too slow here; 0: none)")
     ap.add_argument("--cuhk-limit", type=int, default=None,
-                    help="CUHK training photos to mine (default 3000; --stages 3: none, and no other value)")
+                    help="CUHK training photos to mine (default 3000; --stages 3: none, more only with "
+                         "--false-ceiling)")
     ap.add_argument("--cuhk-max-neg", type=int, default=6)
     ap.add_argument("--max-minutes", type=float, default=None,
                     help="stop after this wall-clock time (WIDER images for 80%% of it, then CUHK) and keep "
@@ -97,9 +106,13 @@ def main():
     size = args.size or {1: 24, 2: 48, 3: 48}[args.stages]
     if size == 12 and args.stages != 1:
         ap.error("--size 12 (P-Net's own hard examples) needs --stages 1")
-    if args.stages == 3 and args.cuhk_limit:
-        ap.error("--stages 3 mines wider_train only (CUHK photos hold faces their list does not label): "
-                 "leave out --cuhk-limit")
+    if args.stages == 3 and args.cuhk_limit and args.false_ceiling is None:
+        ap.error("--stages 3 on CUHK photos needs --false-ceiling (they hold faces their list does not "
+                 "label, which would be taught as non-faces; below a ceiling such as 0.9 few of them remain)")
+    if args.false_ceiling is not None and args.stages != 3:
+        ap.error("--false-ceiling applies to --stages 3 only")
+    if args.wider_every < 0:
+        ap.error("--wider-every must be >= 0")
     if args.cuhk_limit is None:
         args.cuhk_limit = 0 if args.stages == 3 else 3000
     out = args.out or REPO_ROOT / "mtcnn" / "Data" / f"{'false' if args.stages == 3 else 'hard'}_{size}.npz"
@@ -119,7 +132,7 @@ def main():
     import time
     t_start = time.time()
     budget = 60 * args.max_minutes if args.max_minutes else float("inf")
-    wider = read_wider(wider_dir / "wider_train_bbx_gt.txt")[::args.wider_every]
+    wider = read_wider(wider_dir / "wider_train_bbx_gt.txt")[::args.wider_every] if args.wider_every else []
     wider = [wider[i] for i in rng.permutation(len(wider))]
     n_wider = 0
     for rec in tqdm(wider, desc=f"mine wider_train ({args.stages} stage)"):
@@ -129,7 +142,8 @@ def main():
         img = skipped.read(wider_dir / "images" / rec.name, where=f"wider_train_bbx_gt.txt:{rec.line}")
         if img is None:
             continue
-        s, boxes = mine_image(det, img, rec.boxes, size, args.stages, rng, args.max_neg, True, rec.attribute("blur"))
+        s, boxes = mine_image(det, img, rec.boxes, size, args.stages, rng, args.max_neg, True, rec.attribute("blur"),
+                              args.false_ceiling)
         n_cand += len(boxes)
         big = rec.boxes[(rec.boxes[:, 3] - rec.boxes[:, 1]) >= args.min_face]
         n_faces += len(big)
@@ -148,16 +162,19 @@ def main():
         img = skipped.read(rec.image, where=rec.where)
         if img is None:
             continue
-        s, _ = mine_image(det, img, gt, size, args.stages, rng, args.cuhk_max_neg, False)
+        s, _ = mine_image(det, img, gt, size, args.stages, rng, args.cuhk_max_neg, False,
+                          false_ceiling=args.false_ceiling)
         if s is not None:
             parts.append(s)
+    if not parts:
+        sys.exit(f"error: nothing mined (wider_train images {n_wider}, CUHK photos {n_cuhk}): {out} not written")
     samples = ms.SampleSet.concat(parts)
     samples.save(out)
     recall = n_found / max(n_faces, 1)
+    wider_line = (f"; wider_train: {n_cand / n_wider:.1f} candidates/image, recall of faces >= "
+                  f"{args.min_face:g} px at IoU 0.5: {100 * recall:.1f}% ({n_found}/{n_faces})") if n_wider else ""
     print(f"{out}: {len(samples)} samples {samples.counts()}; skipped images {len(skipped)}; "
-          f"images mined: wider_train {n_wider}, cuhk {n_cuhk}; "
-          f"wider_train: {n_cand / max(n_wider, 1):.1f} candidates/image, recall of faces >= {args.min_face:g} px "
-          f"at IoU 0.5: {100 * recall:.1f}% ({n_found}/{n_faces})")
+          f"images mined: wider_train {n_wider}, cuhk {n_cuhk}{wider_line}")
 
 
 if __name__ == "__main__":
