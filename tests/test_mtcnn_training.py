@@ -120,6 +120,40 @@ def test_ohem_step_trains_the_face_score_on_the_hard_samples_only(caffe, tmp_pat
         mn.train(solver, _FixedBatch(batch), 1, ohem=0.7)
 
 
+def test_ctrl_c_during_training_saves_the_last_steps_weights(caffe, tmp_path, rng):
+    """Interrupted in its 4th batch, train() saves the weights of step 3 (what the
+    trainers' save() writes atomically to --out/NET.caffemodel), then lets the
+    KeyboardInterrupt through; a net loaded from that file has those weights."""
+    solver = make_solver(caffe, tmp_path, "rnet", 8, lr=0.01)
+    batch = {"data": rng.normal(size=(8, 3, 24, 24)).astype(np.float32),
+             "label": np.array([1, 0, 1, 0, 1, 0, 1, 0], np.float32),
+             "roi": np.zeros((8, 4), np.float32), "roi_mask": np.zeros((8, 4), np.float32)}
+
+    class StopsInFourthBatch(_FixedBatch):
+        calls = 0
+
+        def next(self):
+            self.calls += 1
+            if self.calls == 4:
+                raise KeyboardInterrupt
+            return super().next()
+
+    saved, lines = [], []
+
+    def save(it):
+        solver.net.save(str(tmp_path / "rnet.caffemodel"))
+        saved.append(it)
+
+    before = solver.net.params["conv1"][0].data.copy()
+    with pytest.raises(KeyboardInterrupt):
+        mn.train(solver, StopsInFourthBatch(batch), 10, log=lines.append, save=save, save_every=1000)
+    assert saved == [3] and solver.iter == 3 and "interrupted after iter 3: weights saved" in lines
+    reloaded = caffe.Net(str(tmp_path / "rnet_train.prototxt"), str(tmp_path / "rnet.caffemodel"), caffe.TEST)
+    after = solver.net.params["conv1"][0].data
+    assert not np.array_equal(after, before)
+    np.testing.assert_array_equal(reloaded.params["conv1"][0].data, after)
+
+
 @pytest.mark.parametrize("net, shipped", [("pnet", "det1"), ("rnet", "det2"), ("onet", "det3")])
 def test_shipped_deploy_nets_are_the_generated_ones_with_prelu_out_of_place(caffe, tmp_path, net, shipped):
     from facecascade.paths import REPO_ROOT

@@ -425,9 +425,27 @@ def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress
     returns the list of (iter, cls, box, pts) losses.
     ohem < 1: online hard sample mining on the face/non-face loss (`ohem_labels`);
     score_blob is then the net's 2-way score head (HEADS[net][0]).  It costs one
-    more forward per step; the logged cls loss is then the hard samples' loss."""
-    net = solver.net
+    more forward per step; the logged cls loss is then the hard samples' loss.
+    Ctrl-C saves the weights of the last step done (save() writes atomically), then
+    stops as asked; --resume on that caffemodel goes on from them."""
     history = []
+    start = solver.iter
+    try:
+        _train_steps(solver, sampler, iters, history, log, save, save_every, progress, stop_at, iter_offset,
+                     ohem, score_blob)
+    except KeyboardInterrupt:
+        # the solver's count, not the history's: Ctrl-C may land after a step, before its losses are read
+        if save is not None and solver.iter > start:
+            save(solver.iter + iter_offset)
+            if log is not None:
+                log(f"interrupted after iter {solver.iter + iter_offset}: weights saved")
+        raise
+    return history
+
+
+def _train_steps(solver, sampler, iters, history, log, save, save_every, progress, stop_at, iter_offset,
+                 ohem, score_blob):
+    net = solver.net
     t0 = time.time()
     it = solver.iter
     if ohem < 1.0 and score_blob is None:
@@ -457,7 +475,6 @@ def train(solver, sampler, iters, log=None, save=None, save_every=1000, progress
             if log is not None:
                 log(f"iter {it}: time budget reached")
             break
-    return history
 
 
 def minutes_until(hh_mm, now=None):
@@ -542,7 +559,10 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     ap.add_argument("--keep-snapshots", action="store_true",
                     help="also keep every saved snapshot as snapshots/NET_iter_N.caffemodel in --out "
                          "(for weight averaging: mtcnn/average_snapshots.py); the run's weights are unchanged")
-    ap.add_argument("--resume", type=Path, default=None, help="caffemodel to start from")
+    ap.add_argument("--resume", type=Path, default=None,
+                    help="caffemodel to start from: fine-tuning, or going on after Ctrl-C from the run's own "
+                         "--out/NET.caffemodel (saved on the way out; Adam's moments, the iteration count and "
+                         "the lr schedule start afresh)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--ship", type=Path, default=None,
                     help="also copy the final deploy prototxt + caffemodel here (e.g. mtcnn/model)")
