@@ -2,7 +2,8 @@
 """Run level 1 (or the cascade) over a records list and write the predicted points.
 
     python 1_level_1/Code/3_inference/inference.py [--list 0_raw_data/Data/test.txt]
-        [--model-dir 1_level_1/Result/train/model]   # default: the shipped models
+        [--l1-deploy 1_level_1/Result/train/model/l1_folded_deploy.prototxt
+         --l1-model 1_level_1/Result/train/model/l1_folded.caffemodel]   # default: the shipped models
 Writes a records list with the predicted points (same images, same boxes) to
 --out (default 1_level_1/Result/l1_<list>.txt); 4_evaluate and 5_crop_img read it.
 """
@@ -21,8 +22,9 @@ from facecascade.paths import REPO_ROOT  # noqa: E402
 from facecascade.records import FaceRecord, read_records, write_records  # noqa: E402
 
 
-def main(argv=None, level=1):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None, level=1, doc=None):
+    """doc: the --help text (2_level_2's inference.py gives its own)."""
+    ap = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--list", default=str(REPO_ROOT / "0_raw_data/Data/test.txt"), help="records list")
     ap.add_argument("--l1-deploy", default=str(SHIPPED["l1"][0]))
     ap.add_argument("--l1-model", default=str(SHIPPED["l1"][1]))

@@ -17,4 +17,4 @@ from facecascade.cli import run  # noqa: E402
 from facecascade.paths import REPO_ROOT  # noqa: E402
 
 if __name__ == "__main__":
-    run(main, level2=False, default_out=REPO_ROOT / "1_level_1" / "Result" / "evaluate")
+    run(main, level2=False, default_out=REPO_ROOT / "1_level_1" / "Result" / "evaluate", doc=__doc__)

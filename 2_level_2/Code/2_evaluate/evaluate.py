@@ -46,8 +46,9 @@ def add_model_arguments(ap, level2=True):
     add_device_arguments(ap)
 
 
-def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" / "evaluate"):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" / "evaluate", doc=None):
+    """doc: the --help text (1_level_1's evaluate.py gives its own)."""
+    ap = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--list", required=True, help="landmark list file")
     ap.add_argument("--format", required=True, choices=FORMATS, help="list format")
     ap.add_argument("--root", help="image root (default: the list's folder)")
