@@ -46,11 +46,10 @@ def augment_config(args, test=False):
     return cfg
 
 
-def main(argv=None, level=1):
+def main(argv=None, level=1, doc=None):
+    """doc: the --help text (crop_img.py, for level 2, gives its own)."""
     root = REPO_ROOT / f"{level}_level_{level}"
-    # the entry point's own docstring (crop_img.py for level 2)
-    doc = getattr(sys.modules["__main__"], "__doc__", None) or __doc__
-    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train", default=str(REPO_ROOT / "0_raw_data/Data/train.txt"), help="records list (divide_tr_te.py)")
     ap.add_argument("--test", default=str(REPO_ROOT / "0_raw_data/Data/test.txt"), help="records list")
     ap.add_argument("--out", default=str(root / "Data"), help="output folder (default %(default)s)")

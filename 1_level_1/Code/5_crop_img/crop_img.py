@@ -25,4 +25,4 @@ from gen_data import main  # noqa: E402
 from facecascade.cli import run  # noqa: E402
 
 if __name__ == "__main__":
-    run(main, level=2)
+    run(main, level=2, doc=__doc__)
