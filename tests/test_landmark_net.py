@@ -206,7 +206,8 @@ def test_short_training_on_real_images_lowers_the_loss(caffe, tmp_path, test_dat
     assert proc.returncode == 0, proc.stderr[-3000:]
     import csv
     import json
-    rows = list(csv.DictReader(open(tmp_path / "run/train_log.csv")))
+    with open(tmp_path / "run/train_log.csv") as f:
+        rows = list(csv.DictReader(f))
     losses = [float(r["train_loss"]) for r in rows]
     assert losses[-1] < 0.5 * losses[0], losses
     assert "images/s" in proc.stdout

@@ -620,12 +620,11 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     if args.resume:
         solver.net.copy_from(str(args.resume))
     log_path = out / "train.log"
-    logf = open(log_path, "a")
 
     def log(msg):
         print(msg, flush=True)
-        logf.write(msg + "\n")
-        logf.flush()
+        with open(log_path, "a") as logf:  # one line at a time: nothing held open, nothing lost on a crash
+            logf.write(msg + "\n")
 
     length = (f"phases {args.phases[0]} + {args.phases[1]} iterations" if args.phases else
               f"{args.minutes:g} minutes in two phases" if args.minutes else f"iters {args.iters}")
