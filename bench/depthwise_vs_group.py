@@ -8,19 +8,16 @@ Prints a table: median ms per call and the speed-up (group / depthwise).
 """
 import argparse
 import os
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from facecascade.caffe_loader import import_caffe  # noqa: E402
-from facecascade.machine import describe  # noqa: E402
+from facecascade.caffe_loader import import_caffe
+from facecascade.machine import describe
 
 # (channels, input size, stride) of the level-1 net's six depthwise layers
 LEVEL1_DW = [(96, 24, 2), (144, 12, 1), (144, 12, 2), (192, 6, 1), (192, 6, 2), (384, 3, 1)]

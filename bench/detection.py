@@ -19,22 +19,19 @@ Ratios: AP of the row / AP of ours (pycaffe), s/image of the row / ours.
 """
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from peers.runner import PEERS, RESULT, pick, progress_printer, run_adapter
+
+from facecascade.detection_metrics import evaluate
+from facecascade.machine import describe
+from facecascade.paths import SHARED_DATA
+from facecascade.wider import read_wider
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(REPO / "lib"))
-sys.path.insert(0, str(BENCH / "peers"))
-
-from facecascade.detection_metrics import evaluate  # noqa: E402
-from facecascade.machine import describe  # noqa: E402
-from facecascade.paths import SHARED_DATA  # noqa: E402
-from facecascade.wider import read_wider  # noqa: E402
-from runner import PEERS, RESULT, pick, progress_printer, run_adapter  # noqa: E402
 
 DEFAULT_GT = SHARED_DATA / "wider_eval" / "wider_face_val_bbx_gt_subset.txt"
 ASTRONAUT = "__astronaut__"

@@ -25,23 +25,20 @@ list's face, red: the box).
 import argparse
 import json
 import shlex
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from peers._common import MATCH_IOU
+from peers.runner import PEERS, RESULT, pick, progress_printer, run_adapter
+
+from facecascade.boxes import iou_matrix
+from facecascade.machine import describe
+from facecascade.paths import SHARED_DATA
+from facecascade.records import read_landmark_list
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(REPO / "lib"))
-sys.path.insert(0, str(BENCH / "peers"))
-
-from facecascade.boxes import iou_matrix  # noqa: E402
-from facecascade.machine import describe  # noqa: E402
-from facecascade.paths import SHARED_DATA  # noqa: E402
-from facecascade.records import read_landmark_list  # noqa: E402
-from _common import MATCH_IOU  # noqa: E402
-from runner import PEERS, RESULT, pick, progress_printer, run_adapter  # noqa: E402
 
 DEFAULT_LIST = SHARED_DATA / "cuhk_facepoint" / "test_net7876.txt"
 LABELS = {"facenet_pytorch": "facenet-pytorch MTCNN", "mtcnn_ipazc": "mtcnn (ipazc)",

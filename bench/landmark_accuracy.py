@@ -22,22 +22,19 @@ timings: one thread (OMP/OPENBLAS/MKL/TF threads = 1), image reading excluded.
 """
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from peers.runner import PEERS, RESULT, pick, progress_printer, run_adapter
+
+from facecascade.machine import describe
+from facecascade.metrics import FAILURE_THRESHOLD, ced_auc, interocular, point_errors
+from facecascade.paths import SHARED_DATA
+from facecascade.records import read_landmark_list
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(REPO / "lib"))
-sys.path.insert(0, str(BENCH / "peers"))
-
-from facecascade.machine import describe  # noqa: E402
-from facecascade.metrics import FAILURE_THRESHOLD, ced_auc, interocular, point_errors  # noqa: E402
-from facecascade.paths import SHARED_DATA  # noqa: E402
-from facecascade.records import read_landmark_list  # noqa: E402
-from runner import PEERS, RESULT, pick, progress_printer, run_adapter  # noqa: E402
 
 DEFAULT_LIST = SHARED_DATA / "cuhk_facepoint" / "test_net7876.txt"
 POINTS = ("LE", "RE", "N", "LM", "RM")

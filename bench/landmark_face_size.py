@@ -19,16 +19,14 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-
-from facecascade import metrics  # noqa: E402
-from facecascade.cascade import LandmarkCascade  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.machine import describe  # noqa: E402
-from facecascade.nets import BACKENDS  # noqa: E402
-from facecascade.paths import SHARED_DATA  # noqa: E402
-from facecascade.records import FORMATS, read_landmark_list  # noqa: E402
+from facecascade import metrics
+from facecascade.cascade import LandmarkCascade
+from facecascade.cli import run
+from facecascade.images import SkippedImages
+from facecascade.machine import describe
+from facecascade.nets import BACKENDS
+from facecascade.paths import SHARED_DATA
+from facecascade.records import FORMATS, read_landmark_list
 
 BATCH = 64
 

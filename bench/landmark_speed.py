@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def worker(args):
     import time
-    sys.path.insert(0, str(REPO / "lib"))
+
     import cv2
     import numpy as np
     cv2.setNumThreads(args.threads)
@@ -65,7 +65,6 @@ def worker(args):
 
 def cascade_flops():
     """Multiply-adds x 2 of one face through both levels (deploy nets)."""
-    sys.path.insert(0, str(REPO / "lib"))
     from facecascade.caffe_loader import import_caffe
     from facecascade.cascade import SHIPPED
     from facecascade.nets import forward_flops
@@ -99,7 +98,6 @@ def main():
     if args.worker:
         args.mode = args.worker
         return worker(args)
-    sys.path.insert(0, str(REPO / "lib"))
     from facecascade.machine import describe
     cores = os.cpu_count()
     print(describe().replace("OPENBLAS_NUM_THREADS=unset", "threads: 1 (latency), all cores (throughput)"))

@@ -10,17 +10,13 @@ no images are read.
     python bench/level2_crop_scale.py --list LIST --format cuhk|celeba|mtfl
 """
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-
-from facecascade import geometry as geo  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.paths import REPO_ROOT  # noqa: E402
-from facecascade.records import FORMATS, read_landmark_list, read_records  # noqa: E402
+from facecascade import geometry as geo
+from facecascade.cli import run
+from facecascade.paths import REPO_ROOT
+from facecascade.records import FORMATS, read_landmark_list, read_records
 
 
 def main(argv=None):

@@ -24,13 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from peers.runner import HERE as PEER_DIR
+from peers.runner import PEERS, RESULT, peer_status, python_of, thread_env
+
+from facecascade.machine import describe
+
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-sys.path.insert(0, str(REPO / "lib"))
-sys.path.insert(0, str(BENCH / "peers"))
-
-from facecascade.machine import describe  # noqa: E402
-from runner import HERE as PEER_DIR, PEERS, RESULT, peer_status, python_of, thread_env  # noqa: E402
 
 
 def make_image(path):

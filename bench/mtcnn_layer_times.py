@@ -25,21 +25,18 @@ and point CAFFE_PREFIX at it:
 """
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from facecascade.caffe_loader import caffe_prefix, import_caffe  # noqa: E402
-from facecascade.machine import describe  # noqa: E402
-from facecascade.mtcnn import SHIPPED_MODEL_DIR  # noqa: E402
-from facecascade.nets import subnormal_weights  # noqa: E402
-
+from facecascade.caffe_loader import caffe_prefix, import_caffe
+from facecascade.machine import describe
+from facecascade.mtcnn import SHIPPED_MODEL_DIR
+from facecascade.nets import subnormal_weights
 
 DIRECT_CONV_SWITCH = "CAFFE_NEED_DIRECT_CONV"   # read by caffe_need/conv_layer.cpp at every forward
 SIMD_POOL_SWITCH = "CAFFE_NEED_SIMD_POOL"        # read by caffe_need/pooling_layer.cpp at every forward

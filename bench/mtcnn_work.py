@@ -23,24 +23,22 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from facecascade.caffe_loader import import_caffe  # noqa: E402
-from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.machine import describe, matmul_gflops  # noqa: E402
-from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
-from facecascade.nets import forward_flops  # noqa: E402
-from facecascade.paths import SHARED_DATA  # noqa: E402
-from facecascade.wider import read_wider  # noqa: E402
+from facecascade.caffe_loader import import_caffe
+from facecascade.images import SkippedImages
+from facecascade.machine import describe, matmul_gflops
+from facecascade.mtcnn import add_detector_arguments, detector_from_args
+from facecascade.nets import forward_flops
+from facecascade.paths import SHARED_DATA
+from facecascade.wider import read_wider
 
 DEFAULT_GT = SHARED_DATA / "wider_eval" / "wider_face_val_bbx_gt_subset.txt"
 STAGES = (("pnet", "det1"), ("rnet", "det2"), ("onet", "det3"))

@@ -112,6 +112,12 @@ if [ "$DO_VENV" = 1 ]; then
     "$VENV/bin/python" -m pip install -q -r "$REPO/requirements.txt"
     echo "$req_key" > "$VENV/.requirements.key"
   fi
+  # The facecascade package (lib/), editable: scripts and tests import it from here.
+  if [ "$("$VENV/bin/python" -c 'import facecascade, os; print(os.path.dirname(facecascade.__file__))' 2>/dev/null)" \
+       != "$REPO/lib/facecascade" ]; then
+    log "installing the facecascade package (editable) into $VENV"
+    "$VENV/bin/python" -m pip install -q --no-deps -e "$REPO"
+  fi
   PY=$VENV/bin/python
 else
   PY=$(command -v "$PYTHON")

@@ -19,11 +19,9 @@ import shutil
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
-
-from facecascade.caffe_loader import import_caffe  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.nets import average_weights, flush_denormals  # noqa: E402
+from facecascade.caffe_loader import import_caffe
+from facecascade.cli import run
+from facecascade.nets import average_weights, flush_denormals
 
 SNAPSHOT = re.compile(r"^(pnet|rnet|onet)_iter_(\d+)\.caffemodel$")
 

@@ -1,13 +1,10 @@
-#!/usr/bin/env python
-"""MTCNN detection entry point: python mtcnn/detect.py IMAGE|FOLDER|LIST [--out DIR] ...
+#!/usr/bin/env python3
+"""MTCNN detection: python mtcnn/detect.py IMAGE|FOLDER|LIST [--out DIR] ...
 
-Thin wrapper over mtcnn/4_detect/detect.py (same flags; --help there).
+The same command as mtcnn/4_detect/detect.py (flags: --help).
 """
-import runpy
-import sys
-from pathlib import Path
+from facecascade.cli import run
+from facecascade.commands.mtcnn_detect import main
 
 if __name__ == "__main__":
-    script = Path(__file__).resolve().parent / "4_detect" / "detect.py"
-    sys.argv[0] = str(script)
-    runpy.run_path(str(script), run_name="__main__")
+    run(main)

@@ -1,13 +1,10 @@
-#!/usr/bin/env python
-"""MTCNN evaluation entry point: python mtcnn/evaluate.py --gt GT_FILE --images IMAGE_DIR [--min-face 20]
+#!/usr/bin/env python3
+"""MTCNN evaluation: python mtcnn/evaluate.py --gt GT_FILE --images IMAGE_DIR [--min-face 20]
 
-Thin wrapper over mtcnn/5_evaluate/evaluate.py (same flags; --help there).
+The same command as mtcnn/5_evaluate/evaluate.py (flags: --help).
 """
-import runpy
-import sys
-from pathlib import Path
+from facecascade.cli import run
+from facecascade.commands.mtcnn_evaluate import main
 
 if __name__ == "__main__":
-    script = Path(__file__).resolve().parent / "5_evaluate" / "evaluate.py"
-    sys.argv[0] = str(script)
-    runpy.run_path(str(script), run_name="__main__")
+    run(main)

@@ -10,10 +10,9 @@ import textwrap
 
 import numpy as np
 import pytest
-
 from conftest_gpu import GTEST_CPU_CASES, prefix_mode, requires_gpu, run_layer_gtest  # noqa: F401  (fixture)
+
 from facecascade import caffe_loader
-from facecascade.paths import REPO_ROOT
 
 # (N, C, H, W, kernel, stride, pad, dilation, bias)
 SHAPES = [
@@ -186,7 +185,6 @@ def test_image_data_integer_labels_keep_stock_shape(caffe, tmp_path, test_data):
 
 BAD_INPUT_SCRIPT = textwrap.dedent("""
     import sys
-    sys.path.insert(0, {lib!r})
     from facecascade.caffe_loader import import_caffe
     caffe = import_caffe()
     try:
@@ -200,7 +198,7 @@ BAD_INPUT_SCRIPT = textwrap.dedent("""
 
 def run_isolated(proto):
     """Load a net in a child process: an abort there would be a signal exit code."""
-    code = BAD_INPUT_SCRIPT.format(lib=str(REPO_ROOT / "lib"), proto=str(proto))
+    code = BAD_INPUT_SCRIPT.format(proto=str(proto))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 
 

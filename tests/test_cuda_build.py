@@ -25,8 +25,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from conftest_gpu import GTEST_CPU_CASES, requires_gpu, run_layer_gtest  # noqa: F401  (fixture)
+
 from facecascade import caffe_loader
 from facecascade.paths import REPO_ROOT
 
@@ -136,7 +136,6 @@ def test_cuda_build_compiles_and_links(cuda_build, cuda_config):
 _DEPTHWISE_CHECK = textwrap.dedent("""
     import json, os, sys, tempfile
     import numpy as np
-    sys.path.insert(0, os.path.join(os.environ["CAFFE_PREFIX"], "python"))
     import caffe
     net_txt = '''
     force_backward: true
@@ -178,8 +177,7 @@ _DEPTHWISE_CHECK = textwrap.dedent("""
 
 
 def run_depthwise(prefix, mode):
-    env = dict(os.environ, CAFFE_PREFIX=str(prefix), GLOG_minloglevel="2",
-               PYTHONPATH=str(REPO_ROOT / "lib"))
+    env = dict(os.environ, CAFFE_PREFIX=str(prefix), PYTHONPATH=str(prefix / "python"), GLOG_minloglevel="2")
     res = subprocess.run([sys.executable, "-c", _DEPTHWISE_CHECK, mode], capture_output=True,
                          text=True, env=env, timeout=300)
     assert res.returncode == 0, f"rc {res.returncode}\n{res.stdout}\n{res.stderr[-4000:]}"

@@ -63,7 +63,8 @@ layer { name: "fc" type: "InnerProduct" bottom: "d" top: "f" inner_product_param
 
 def test_both_levels_share_one_architecture(caffe):
     l1, l2 = read_net(TRAIN_PROTOTXT[1]), read_net(TRAIN_PROTOTXT[2])
-    strip = lambda net: [(l.name, l.type, tuple(l.bottom), tuple(l.top)) for l in net.layer]
+    def strip(net):
+        return [(l.name, l.type, tuple(l.bottom), tuple(l.top)) for l in net.layer]
     assert strip(l1) == strip(l2)
 
 
@@ -93,7 +94,8 @@ def test_shipped_model_is_the_folded_deploy_of_the_train_prototxt(caffe, level, 
     derived = ln.deploy_from_train(read_net(TRAIN_PROTOTXT[level]))
     net = caffe.Net(str(write_and_return(tmp_path / "d.prototxt", derived)), caffe.TEST)
     folded, _ = ln.fold_batchnorm(derived, ln.net_weights(net))
-    as_tuple = lambda n: [(l.name, l.type, tuple(l.bottom), tuple(l.top)) for l in n.layer]
+    def as_tuple(n):
+        return [(l.name, l.type, tuple(l.bottom), tuple(l.top)) for l in n.layer]
     assert as_tuple(shipped) == as_tuple(folded)
     model = caffe.Net(str(deploy_path), str(model_path), caffe.TEST)
     n_weights = sum(b.data.size for blobs in model.params.values() for b in blobs)
@@ -167,15 +169,18 @@ def test_a_second_level_2_pass_runs_level_2_on_its_own_points(caffe, test_data):
     images = [read_image(r.image) for r in records]
     once = LandmarkCascade.from_shipped(backend="caffe")
     twice = LandmarkCascade.from_shipped(backend="caffe", l2_passes=2)
+    # predict_batch runs a batch of 4 and predict a batch of 1: BLAS may take other kernels
+    # (OpenBLAS picks them by batch shape and by OPENBLAS_CORETYPE), so the points agree to
+    # float32 rounding, not bit for bit: 1e-3 px is ~1e-5 of these images' sides.
     for img, r1 in zip(images, once.predict_batch(images)):
         r2 = twice.predict(img)
-        np.testing.assert_allclose(r2.l1, r1.l1)
+        np.testing.assert_allclose(r2.l1, r1.l1, rtol=0, atol=1e-3)
         region, _ = geo.level2_region(r1.l2, img.shape[1], img.shape[0], once.l2_half_factor, once.l2_scale)
         got = r2.l2_region
         assert (got.left, got.top, got.width, got.height) == pytest.approx(
-            (region.left, region.top, region.width, region.height), abs=1e-3)
+            (region.left, region.top, region.width, region.height), abs=1e-2)
         np.testing.assert_allclose(r2.l2, region.from_unit(once._run(once.l2, geo.crop(img, region)[None])[0]),
-                                   atol=1e-4)
+                                   rtol=0, atol=1e-2)
     with pytest.raises(ValueError, match="l2_passes"):
         LandmarkCascade.from_shipped(backend="caffe", l2_passes=0)
 

@@ -14,8 +14,14 @@ import pytest
 import skimage.data
 
 from facecascade.images import read_image
-from facecascade.mtcnn import (LARGE_FACTOR, MTCNN, SHIPPED_MODEL_DIR, add_detector_arguments, detector_from_args,
-                               pyramid_scales)
+from facecascade.mtcnn import (
+    LARGE_FACTOR,
+    MTCNN,
+    SHIPPED_MODEL_DIR,
+    add_detector_arguments,
+    detector_from_args,
+    pyramid_scales,
+)
 from facecascade.paths import REPO_ROOT
 
 # The documented operating point: no false box scores above it on the
@@ -298,7 +304,10 @@ def test_second_look_rescores_only_borderline_candidates_on_their_regressed_box(
     np.testing.assert_array_equal(on[0][~again], boxes[~again])
     np.testing.assert_array_equal(on[1][~again], first[0][~again])
     moved = square(apply_regression(np.column_stack([boxes[again], first[0][again]]), first[1][again]))[:, :4]
-    np.testing.assert_allclose(on[0][again], moved)
+    # Scores and regressions of a candidate come from batches of other sizes in the two calls:
+    # BLAS kernels differ by batch shape (and OPENBLAS_CORETYPE), so they agree to float32
+    # rounding (~1e-5 relative), not bit for bit; a box moves by a fraction of a pixel at most.
+    np.testing.assert_allclose(on[0][again], moved, rtol=1e-5, atol=1e-3)
     second = detector.score_boxes(key, img, moved, levels)
     np.testing.assert_allclose(on[1][again], second[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(on[2][again], second[1], rtol=1e-5, atol=1e-6)
@@ -307,7 +316,7 @@ def test_second_look_rescores_only_borderline_candidates_on_their_regressed_box(
     # what it is for: on its corrected box a borderline crop of the face is accepted more often
     assert (second[0] >= threshold).sum() > 0
     # a second round is a first round on the boxes the first one left
-    np.testing.assert_allclose(two_rounds[0], twice[0])
+    np.testing.assert_allclose(two_rounds[0], twice[0], rtol=1e-5, atol=1e-3)
     np.testing.assert_allclose(two_rounds[1], twice[1], rtol=1e-5, atol=1e-6)
     assert (two_rounds[0] != on[0]).any()
 
@@ -357,8 +366,7 @@ def test_detect_cli_on_grayscale_and_16bit_and_says_when_it_finds_no_face(tmp_pa
     cv2.imwrite(str(tmp_path / "gray.png"), img)
     cv2.imwrite(str(tmp_path / "deep.png"), (img.astype(np.uint16) * 257))
     (tmp_path / "broken.jpg").write_bytes(b"not an image")
-    sys.path.insert(0, str(REPO_ROOT / "mtcnn" / "4_detect"))
-    import detect as detect_cli
+    from facecascade.commands import mtcnn_detect as detect_cli
     cv2.imwrite(str(tmp_path / "wall.png"), np.full((300, 400), 200, np.uint8))
     res = detect_cli.main([str(tmp_path), "--out", str(tmp_path / "out")])
     out, err = capsys.readouterr()
@@ -439,8 +447,7 @@ def test_evaluate_cli_fails_when_no_image_can_be_read(tmp_path):
 def test_detect_landmarks_end_to_end_with_align(tmp_path, caffe):
     img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     cv2.imwrite(str(tmp_path / "astronaut.jpg"), img)
-    sys.path.insert(0, str(REPO_ROOT / "3_demo" / "Code"))
-    import detect_landmarks
+    from facecascade.commands import detect_landmarks
     detect_landmarks.main([str(tmp_path / "astronaut.jpg"), "--out", str(tmp_path / "out"), "--align"])
     data = json.loads((tmp_path / "out" / "landmarks.json").read_text())
     faces = next(iter(data.values()))

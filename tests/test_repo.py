@@ -1,6 +1,7 @@
 """Contracts of the repository: the README's two commands, .ci/run, every script's --help."""
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,28 @@ def test_script_help_runs_from_another_directory(script, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "usage:" in proc.stdout
+
+
+def tracked_python_files():
+    out = subprocess.run(["git", "ls-files", "*.py"], cwd=REPO_ROOT, capture_output=True, text=True)
+    if out.returncode != 0:        # an export without .git: every .py of the tree
+        return sorted(p for p in REPO_ROOT.rglob("*.py") if ".venv" not in p.parts)
+    return [REPO_ROOT / f for f in out.stdout.split()]
+
+
+def test_no_sys_path_manipulation_in_scripts_or_tests():
+    """facecascade is installed (pyproject.toml, editable into .venv by the build script): no
+    script or test edits sys.path; the one exception is the loader that finds pycaffe in the
+    Caffe build's prefix (it is not a pip package)."""
+    allowed = {REPO_ROOT / "lib/facecascade/caffe_loader.py"}
+    offenders = [str(p.relative_to(REPO_ROOT)) for p in tracked_python_files()
+                 if p not in allowed and ("sys.path.insert" in p.read_text() or "sys.path.append" in p.read_text())]
+    assert offenders == []
+
+
+def test_ruff_is_clean():
+    """ruff (pinned in requirements.txt, configured in pyproject.toml) finds nothing."""
+    ruff = Path(sys.executable).with_name("ruff")
+    proc = subprocess.run([str(ruff), "check", "--no-cache", "--output-format", "concise", str(REPO_ROOT)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

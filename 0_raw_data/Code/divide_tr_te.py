@@ -11,16 +11,13 @@ Our development data (CUHK list + MTFL list), holding out a seeded validation pa
 Writes train.txt and test.txt in the canonical records format (facecascade.records).
 """
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from facecascade import records as rec  # noqa: E402
-from facecascade.paths import REPO_ROOT  # noqa: E402
-from facecascade.cli import run  # noqa: E402
+from facecascade import records as rec
+from facecascade.cli import run
+from facecascade.paths import REPO_ROOT
 
 
 def main(argv=None):

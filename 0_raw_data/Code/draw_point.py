@@ -7,18 +7,15 @@ Image-left eye red, the other points green, face box yellow; written to
 0_raw_data/Result/draw_img/.  Unreadable images are reported and skipped.
 """
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+from tqdm import tqdm
 
-from tqdm import tqdm  # noqa: E402
-
-from facecascade import drawing  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import SkippedImages, write_image  # noqa: E402
-from facecascade.paths import REPO_ROOT  # noqa: E402
-from facecascade.records import FORMATS, read_landmark_list, read_records  # noqa: E402
+from facecascade import drawing
+from facecascade.cli import run
+from facecascade.images import SkippedImages, write_image
+from facecascade.paths import REPO_ROOT
+from facecascade.records import FORMATS, read_landmark_list, read_records
 
 
 def main(argv=None):

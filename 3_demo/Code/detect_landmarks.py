@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """End to end: any photo -> every face (our MTCNN) -> refined 5 points (the
 landmark cascade, level 1 + level 2, run on each detected box).
 
@@ -12,76 +12,8 @@ similarity transform of its refined 5 points onto the 112x112 five-point
   python 3_demo/Code/detect_landmarks.py photo.jpg --align
   python 3_demo/Code/detect_landmarks.py 3_demo/Data/celeba --out /tmp/demo
 """
-import argparse
-import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
-
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import SkippedImages, list_image_inputs, write_image  # noqa: E402
-from facecascade.mtcnn import add_detector_arguments, detector_from_args, note_no_face  # noqa: E402
-from facecascade.paths import REPO_ROOT  # noqa: E402
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("inputs", nargs="+", help="image files, folders or .txt lists of images")
-    ap.add_argument("--out", type=Path, default=REPO_ROOT / "3_demo" / "Result" / "detect_landmarks")
-    ap.add_argument("--align", action="store_true", help="write 112x112 aligned faces")
-    ap.add_argument("--align-size", type=int, default=112)
-    ap.add_argument("--cascade-backend", default="auto", help="landmark cascade backend (auto, caffe, cv2)")
-    add_detector_arguments(ap)
-    args = ap.parse_args(argv)
-
-    from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
-    from facecascade.drawing import GREEN, RED, YELLOW, draw_box, draw_points
-    from facecascade.geometry import align_face
-
-    det = detector_from_args(args)
-    lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
-    items = [it for a in args.inputs for it in list_image_inputs(a)]
-    if not items:
-        sys.exit(f"no images found in {args.inputs}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    results, skipped, n_faces = {}, SkippedImages(), 0
-    for path, where in tqdm(items, desc="faces + landmarks", file=sys.stderr, disable=len(items) < 5):
-        img = skipped.read(path, where=where if where != str(path) else None)
-        if img is None:
-            continue
-        faces = det.detect(img)
-        if not len(faces):
-            note_no_face(where, det)
-        drawn = img.copy()
-        entries = []
-        # all faces of the image in one level-1 and one level-2 forward
-        refined = lc.predict_batch([img] * len(faces), boxes=[tuple(float(v) for v in b) for b in faces.boxes],
-                                   margin=DETECTOR_BOX_MARGIN)
-        for k, (box, score, onet_pts, res) in enumerate(zip(faces.boxes, faces.scores, faces.points, refined)):
-            pts = np.asarray(res.l2, dtype=np.float64).reshape(5, 2)
-            entries.append({"box": [round(float(v), 2) for v in box], "score": round(float(score), 5),
-                            "onet_landmarks": np.round(onet_pts, 2).tolist(),
-                            "landmarks": np.round(pts, 2).tolist()})
-            draw_box(drawn, box, YELLOW, text=f"{score:.2f}")
-            draw_points(drawn, onet_pts, RED)
-            draw_points(drawn, pts, GREEN)
-            if args.align:
-                write_image(args.out / "aligned" / f"{Path(path).stem}_{k}.png",
-                            align_face(img, pts, size=args.align_size))
-        n_faces += len(entries)
-        results[str(path)] = entries
-        write_image(args.out / "drawn" / (Path(path).stem + ".jpg"), drawn)
-    tmp = args.out / "landmarks.json.tmp"
-    tmp.write_text(json.dumps(results, indent=1))
-    tmp.replace(args.out / "landmarks.json")
-    print(json.dumps({"images": len(results), "skipped": len(skipped), "faces": n_faces,
-                      "images_without_faces": sum(not v for v in results.values()),
-                      "json": str(args.out / "landmarks.json")}))
-
+from facecascade.cli import run
+from facecascade.commands.detect_landmarks import main
 
 if __name__ == "__main__":
-    run(main)
+    run(main, doc=__doc__)

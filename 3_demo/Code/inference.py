@@ -15,23 +15,20 @@ detected face gets no points (named on stderr, counted in the last line);
 DNN module when Caffe is not built (--backend).
 """
 import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from facecascade import drawing  # noqa: E402
-from facecascade.caffe_loader import add_device_arguments  # noqa: E402
-from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import IMAGE_EXTENSIONS, SkippedImages, write_image  # noqa: E402
-from facecascade.mtcnn import MTCNN, note_no_face  # noqa: E402
-from facecascade.nets import BACKENDS  # noqa: E402
-from facecascade.paths import DEMO_DATA, REPO_ROOT  # noqa: E402
-from facecascade.records import FORMATS, FaceRecord, read_celeba, read_landmark_list  # noqa: E402
+from facecascade import drawing
+from facecascade.caffe_loader import add_device_arguments
+from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
+from facecascade.cli import run
+from facecascade.images import IMAGE_EXTENSIONS, SkippedImages, write_image
+from facecascade.mtcnn import MTCNN, note_no_face
+from facecascade.nets import BACKENDS
+from facecascade.paths import DEMO_DATA, REPO_ROOT
+from facecascade.records import FORMATS, FaceRecord, read_celeba, read_landmark_list
 
 DEMO_SETS = [
     dict(list=DEMO_DATA / "celeba/list_landmarks_celeba_demo.txt", format="celeba",

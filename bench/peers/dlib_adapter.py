@@ -10,12 +10,9 @@ point set (outer and inner corner of each eye, base of the nose); "points"
 holds our 5 slots filled as: eye centre = the mean of its two corners, the
 nose base in the nose slot, and no mouth corners (null) -- so only the eyes are
 comparable with the other peers; the 5 raw dlib points are in "extra"."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_args, serve, single_thread_env  # noqa: E402
+from _common import base_args, serve, single_thread_env
 
 
 def main():

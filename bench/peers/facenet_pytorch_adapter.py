@@ -3,12 +3,9 @@
 Protocol: bench/peers/_common.py.  RGB input, CPU, min face --min-face,
 thresholds 0.6/0.7/0.7, factor 0.709; points: its O-Net 5 points (image-left
 eye first, checked on the CUHK test list)."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_args, clean, serve, single_thread_env  # noqa: E402
+from _common import base_args, clean, serve, single_thread_env
 
 
 def main():

@@ -12,12 +12,9 @@ Protocol: bench/peers/_common.py.
   min_detection_confidence --min-score (default 0.2, low so that AP sees the
   whole precision/recall curve); box = its relative box x image size;
   points: none (its 6 keypoints are not our 5)."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import base_args, clean, serve, single_thread_env  # noqa: E402
+from _common import base_args, clean, serve, single_thread_env
 
 # image-left eye, image-right eye, nose tip, image-left, image-right mouth corner.
 # 468 is the iris of the subject's right eye = image-left (checked: mean x of

@@ -4,12 +4,8 @@ Protocol: bench/peers/_common.py.  RGB input (a BGR feed costs it much
 accuracy), TensorFlow on the CPU with --threads intra/inter-op threads, min
 face --min-face, thresholds 0.6/0.7/0.7, scale factor 0.709."""
 import os
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from _common import base_args, clean, serve, single_thread_env  # noqa: E402
+from _common import base_args, clean, serve, single_thread_env
 
 # keypoint names of mtcnn 1.x, in our order (image-left eye first)
 KEYS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")

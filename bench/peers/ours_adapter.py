@@ -8,14 +8,11 @@ given box grown by the cascade's margin).  The detector takes every flag of
 mtcnn/detect.py (facecascade.mtcnn.add_detector_arguments: --backend caffe|cv2,
 --rescore-rounds, --factor, ...); --cascade-backend caffe|opencv for the cascade.
 """
-import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parents[1] / "lib"))
+from _common import base_args, clean, serve, single_thread_env, unavailable
 
-from _common import base_args, clean, serve, single_thread_env, unavailable  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def main():
@@ -23,6 +20,7 @@ def main():
     # the thread count must be in the environment before numpy and Caffe load
     single_thread_env(ap.parse_known_args()[0].threads)
     import cv2
+
     from facecascade.images import read_image
     from facecascade.machine import describe
     from facecascade.mtcnn import add_detector_arguments, detector_from_args

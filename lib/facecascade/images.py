@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-
 # the file types the command lines pick up from a folder (anything OpenCV reads works named directly)
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 LIST_EXTENSIONS = (".txt", ".lst", ".list")

@@ -182,6 +182,7 @@ def save_caffemodel(deploy, weights, path):
     """Write a caffemodel for `deploy` holding `weights`, through a caffe.Net."""
     import os
     import tempfile
+
     from .prototxt import write_text
     caffe = import_caffe()
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,21 +15,18 @@
 wider_eval is never read here.  Output: mtcnn/Data/random_<size>.npz.
 """
 import argparse
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from facecascade import mtcnn_sampling as ms  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
-from facecascade.records import read_celeba, read_cuhk, read_mtfl  # noqa: E402
-from facecascade.wider import read_wider  # noqa: E402
+from facecascade import mtcnn_sampling as ms
+from facecascade.cli import run
+from facecascade.images import SkippedImages
+from facecascade.paths import REPO_ROOT, SHARED_DATA
+from facecascade.records import read_celeba, read_cuhk, read_mtfl
+from facecascade.wider import read_wider
 
 SOURCES = ("wider", "cuhk", "celeba", "lfw")
 

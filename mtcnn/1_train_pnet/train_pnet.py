@@ -6,14 +6,11 @@ mtcnn/Result/pnet/{pnet_train,pnet_deploy,pnet_solver}.prototxt, pnet.caffemodel
 train.log, loss.png; --ship mtcnn/model copies det1.prototxt/.caffemodel there.
 Run single-threaded: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
 
-from facecascade.cli import run  # noqa: E402
-from facecascade.mtcnn_nets import training_cli  # noqa: E402
-from facecascade.mtcnn_sampling import NEG, PART, POS  # noqa: E402
+from facecascade.cli import run
+from facecascade.mtcnn_nets import training_cli
+from facecascade.mtcnn_sampling import NEG, PART, POS
 
 if __name__ == "__main__":
     run(training_cli, "pnet", ["random_12.npz"], default_iters=20000, default_batch=256,

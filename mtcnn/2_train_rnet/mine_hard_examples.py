@@ -28,20 +28,18 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from facecascade import mtcnn_sampling as ms  # noqa: E402
-from facecascade.boxes import iou_matrix, regression_targets  # noqa: E402
-from facecascade.caffe_loader import add_device_arguments, import_caffe  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.mtcnn import MTCNN  # noqa: E402
-from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
-from facecascade.records import read_cuhk  # noqa: E402
-from facecascade.wider import read_wider  # noqa: E402
+from facecascade import mtcnn_sampling as ms
+from facecascade.boxes import iou_matrix, regression_targets
+from facecascade.caffe_loader import add_device_arguments, import_caffe
+from facecascade.cli import run
+from facecascade.images import SkippedImages
+from facecascade.mtcnn import MTCNN
+from facecascade.paths import REPO_ROOT, SHARED_DATA
+from facecascade.records import read_cuhk
+from facecascade.wider import read_wider
 
 
 def mine_image(det, image, gts, size, stages, rng, max_neg, reg_ok, blur_of_faces=None, false_ceiling=None):

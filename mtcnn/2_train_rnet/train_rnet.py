@@ -8,14 +8,11 @@
 Batches hold negatives : positives : parts = 3 : 1 : 1 drawn from both files.
 Pass --data mtcnn/Data/random_24.npz alone for the no-mining ablation.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
 
-from facecascade.cli import run  # noqa: E402
-from facecascade.mtcnn_nets import training_cli  # noqa: E402
-from facecascade.mtcnn_sampling import NEG, PART, POS  # noqa: E402
+from facecascade.cli import run
+from facecascade.mtcnn_nets import training_cli
+from facecascade.mtcnn_sampling import NEG, PART, POS
 
 if __name__ == "__main__":
     run(training_cli, "rnet", ["random_24.npz", "hard_24.npz"], default_iters=12000, default_batch=256,

@@ -8,14 +8,11 @@ crops (with CUHK / LFW landmark crops) + hard examples mined with P-Net + R-Net.
 
 Batches hold negatives : positives : parts : landmarks = 3 : 1 : 1 : 2.
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
 
-from facecascade.cli import run  # noqa: E402
-from facecascade.mtcnn_nets import training_cli  # noqa: E402
-from facecascade.mtcnn_sampling import LANDMARK, NEG, PART, POS  # noqa: E402
+from facecascade.cli import run
+from facecascade.mtcnn_nets import training_cli
+from facecascade.mtcnn_sampling import LANDMARK, NEG, PART, POS
 
 if __name__ == "__main__":
     run(training_cli, "onet", ["random_48.npz", "hard_48.npz"], default_iters=8000, default_batch=128,

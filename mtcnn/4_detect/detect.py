@@ -1,4 +1,4 @@
-#!/usr/bin/env python
+#!/usr/bin/env python3
 """Step 4: detect faces with our MTCNN on an image, a folder or a list file.
 
 Writes <out>/detections.json ({image: [{box, score, landmarks}, ...]}) and one
@@ -12,57 +12,8 @@ named on stderr and counted (images_without_faces in the summary line).
   python mtcnn/4_detect/detect.py some/folder --out /tmp/faces
   python mtcnn/4_detect/detect.py list.txt          # one image path per line
 """
-import argparse
-import json
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
-
-from tqdm import tqdm  # noqa: E402
-
-from facecascade.cli import run  # noqa: E402
-from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points  # noqa: E402
-from facecascade.images import SkippedImages, list_image_inputs, write_image  # noqa: E402
-from facecascade.mtcnn import add_detector_arguments, detector_from_args, note_no_face  # noqa: E402
-from facecascade.paths import REPO_ROOT  # noqa: E402
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("inputs", nargs="+", help="image files, folders or .txt lists of images")
-    ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "detect")
-    ap.add_argument("--no-draw", action="store_true")
-    add_detector_arguments(ap)
-    args = ap.parse_args(argv)
-    det = detector_from_args(args)
-    items = [it for a in args.inputs for it in list_image_inputs(a)]
-    if not items:
-        sys.exit(f"no images found in {args.inputs}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    results, skipped = {}, SkippedImages()
-    for path, where in tqdm(items, desc="detect", file=sys.stderr, disable=len(items) < 5):
-        img = skipped.read(path, where=where if where != str(path) else None)
-        if img is None:
-            continue
-        faces = det.detect(img)
-        results[str(path)] = faces.to_json()
-        if not len(faces):
-            note_no_face(where, det)
-        if not args.no_draw:
-            for b, s, p in zip(faces.boxes, faces.scores, faces.points):
-                draw_box(img, b, YELLOW, text=f"{s:.2f}")
-                draw_points(img, p, GREEN)
-            write_image(args.out / "drawn" / (Path(path).stem + ".jpg"), img)
-    tmp = args.out / "detections.json.tmp"
-    tmp.write_text(json.dumps(results, indent=1))
-    tmp.replace(args.out / "detections.json")
-    n_faces = sum(len(v) for v in results.values())
-    print(json.dumps({"images": len(results), "skipped": len(skipped), "faces": n_faces,
-                      "images_without_faces": sum(not v for v in results.values()),
-                      "json": str(args.out / "detections.json")}))
-    return results
-
+from facecascade.cli import run
+from facecascade.commands.mtcnn_detect import main
 
 if __name__ == "__main__":
-    run(main)
+    run(main, doc=__doc__)

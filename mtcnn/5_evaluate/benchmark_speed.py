@@ -12,22 +12,19 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import time
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+import cv2
+import numpy as np
+import skimage.data
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import skimage.data  # noqa: E402
-
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import read_image  # noqa: E402
-from facecascade.machine import describe  # noqa: E402
-from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
+from facecascade.cli import run
+from facecascade.images import read_image
+from facecascade.machine import describe
+from facecascade.mtcnn import add_detector_arguments, detector_from_args
 
 
 def main(argv=None):

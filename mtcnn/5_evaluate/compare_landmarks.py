@@ -13,24 +13,22 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import sys
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from facecascade.boxes import iou_matrix  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import SkippedImages  # noqa: E402
-from facecascade.metrics import nme_per_face, nme_per_point  # noqa: E402
-from facecascade.cascade import DETECTOR_BOX_MARGIN  # noqa: E402
-from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
-from facecascade.paths import REPO_ROOT, SHARED_DATA  # noqa: E402
-from facecascade.records import read_cuhk  # noqa: E402
+from facecascade.boxes import iou_matrix
+from facecascade.cascade import DETECTOR_BOX_MARGIN
+from facecascade.cli import run
+from facecascade.images import SkippedImages
+from facecascade.metrics import nme_per_face, nme_per_point
+from facecascade.mtcnn import add_detector_arguments, detector_from_args
+from facecascade.paths import REPO_ROOT, SHARED_DATA
+from facecascade.records import read_cuhk
 
 
 def main(argv=None):

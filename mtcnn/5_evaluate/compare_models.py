@@ -13,13 +13,10 @@ or not).  Made to check that a retraining reproduces the shipped nets
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
-
-from facecascade.cli import run  # noqa: E402
-from facecascade.nets import load_net, net_weights, weight_differences  # noqa: E402
+from facecascade.cli import run
+from facecascade.nets import load_net, net_weights, weight_differences
 
 NETS = ("det1", "det2", "det3")
 

@@ -20,22 +20,20 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import json
+import sys
+from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-from facecascade.boxes import apply_regression, iou_matrix  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from facecascade.images import read_image  # noqa: E402
-from facecascade.mtcnn import add_detector_arguments, detector_from_args  # noqa: E402
-from facecascade.paths import SHARED_DATA  # noqa: E402
-from facecascade.wider import read_wider  # noqa: E402
+from facecascade.boxes import apply_regression, iou_matrix
+from facecascade.cli import run
+from facecascade.images import read_image
+from facecascade.mtcnn import add_detector_arguments, detector_from_args
+from facecascade.paths import SHARED_DATA
+from facecascade.wider import read_wider
 
 BUCKETS = {"medium": (20, 50), "large": (50, np.inf), "all": (20, np.inf)}
 

@@ -15,14 +15,11 @@ run-to-run variance (mtcnn/README.md, "Round 12's seeds as one ensemble").
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lib"))
-
-from facecascade.cli import run  # noqa: E402
-from facecascade.mtcnn import DEPLOY_OUTPUTS  # noqa: E402
-from facecascade.nets import write_ensemble  # noqa: E402
+from facecascade.cli import run
+from facecascade.mtcnn import DEPLOY_OUTPUTS
+from facecascade.nets import write_ensemble
 
 NETS = {"det1": "pnet", "det2": "rnet", "det3": "onet"}
 

@@ -6,18 +6,16 @@ Writes <level>/Result/draw_img/montage_<list>.png (points: image-left eye red,
 the other points green, so a missed left/right swap after a flip shows).
 """
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from facecascade import drawing, geometry as geo  # noqa: E402
-from facecascade.images import read_image, write_image  # noqa: E402
-from facecascade.paths import REPO_ROOT  # noqa: E402
-from facecascade.records import read_label_list  # noqa: E402
-from facecascade.cli import run  # noqa: E402
+from facecascade import drawing
+from facecascade import geometry as geo
+from facecascade.cli import run
+from facecascade.images import read_image, write_image
+from facecascade.paths import REPO_ROOT
+from facecascade.records import read_label_list
 
 
 def main(argv=None, level=1):

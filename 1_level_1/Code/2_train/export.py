@@ -11,16 +11,15 @@ import argparse
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
 
-from facecascade.paths import DEMO_DATA, REPO_ROOT  # noqa: E402
-from facecascade.training import export_snapshot, latest_snapshot  # noqa: E402
-from facecascade.cli import run  # noqa: E402
-from train import SOLVERS  # noqa: E402
+from train import SOLVERS
+
+from facecascade.cli import run
+from facecascade.paths import DEMO_DATA, REPO_ROOT
+from facecascade.training import export_snapshot, latest_snapshot
 
 
 def main(argv=None):

@@ -7,15 +7,11 @@ deploy net from it.  Paths inside are relative to the prototxt's folder.
     python 1_level_1/Code/2_train/make_prototxt.py --level 2  # level 2
 """
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
-
-from facecascade import landmark_net  # noqa: E402
-from facecascade.paths import REPO_ROOT  # noqa: E402
-from facecascade.prototxt import write_text  # noqa: E402
-from facecascade.cli import run  # noqa: E402
+from facecascade import landmark_net
+from facecascade.cli import run
+from facecascade.paths import REPO_ROOT
+from facecascade.prototxt import write_text
 
 TRAIN_DIR = {1: REPO_ROOT / "1_level_1/Code/2_train", 2: REPO_ROOT / "2_level_2/Code/0_train"}
 

@@ -11,19 +11,16 @@ exports <name>_deploy.prototxt/.caffemodel and the BatchNorm-folded
 import argparse
 import json
 import os
-import sys
-from pathlib import Path
 
 # One BLAS thread: on 2 cores, two single-thread trainings side by side beat one
 # two-thread training (docs/TRAINING_NOTES.md). Set before Caffe loads OpenBLAS.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
 
-from facecascade.caffe_loader import add_device_arguments  # noqa: E402
-from facecascade.paths import REPO_ROOT  # noqa: E402
-from facecascade.training import run_training  # noqa: E402
-from facecascade.cli import run  # noqa: E402
+from facecascade.caffe_loader import add_device_arguments
+from facecascade.cli import run
+from facecascade.paths import REPO_ROOT
+from facecascade.training import run_training
 
 SOLVERS = {1: REPO_ROOT / "1_level_1/Code/2_train/solver.prototxt",
            2: REPO_ROOT / "2_level_2/Code/0_train/solver.prototxt"}

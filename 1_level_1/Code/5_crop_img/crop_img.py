@@ -15,14 +15,10 @@ Output: 2_level_2/Data/l2_train.txt, l2_test.txt and their image folders.
 
     python 1_level_1/Code/5_crop_img/crop_img.py
 """
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "lib"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "0_gen_data"))
 
-from gen_data import main  # noqa: E402
-from facecascade.cli import run  # noqa: E402
+from facecascade.cli import run
+from facecascade.commands.landmark_data import main
 
 if __name__ == "__main__":
     run(main, level=2, doc=__doc__)
