@@ -296,7 +296,7 @@ class BatchSampler:
 
     def __init__(self, samples, batch, shares, rng, augment=True, hard=None, hard_neg_share=0.5,
                  pos_iou=POS_IOU, low_res=0.0, occlusion=0.0, rotation=0.0, blur_weight=1.0,
-                 false=None, false_neg_share=0.0):
+                 false=None, false_neg_share=0.0, photo=None, photo_neg_share=0.0, gray_share=None):
         """hard: (N,) bool, samples mined by the previous stage; that share of each
         batch's negatives is drawn from them (the random negatives far outnumber
         them, and the mined ones are the point of mining).
@@ -310,6 +310,15 @@ class BatchSampler:
         `occlude` (with augment); landmark crops never, since their points are the target.
         rotation: share of each batch turned by `rotate` (with augment), targets with it;
         a crop keeps the face label of its unturned IoU.
+        photo: (N,) bool, crops of the face-free photos (negatives_*.npz,
+        mtcnn/0_sampling/sample_negatives.py); photo_neg_share of each batch's negatives
+        is drawn from them, in place of random ones (0: not drawn at all).
+        gray_share: None: 10 % of every batch is made grayscale, whatever its kind (as
+        before the option existed); a share G: the face crops (positives, parts,
+        landmarks) and the negatives are each made grayscale (3 equal channels) up to
+        the same share, at least G, and at least the share of the negatives that are
+        grayscale already (the face-free photos are all grayscale), so that grey never
+        tells a face from a non-face (`balance_gray`).
         blur_weight: positive and part crops of faces WIDER labels heavily blurred
         (samples.blur == 2) are drawn this many times as often as the other ones of
         their kind (1: every crop of a kind equally often, the same draws as before
@@ -355,6 +364,25 @@ class BatchSampler:
                 raise ValueError(f"false_neg_share {false_neg_share} takes more than the random negatives' "
                                  f"{self.count[NEG]} of each batch")
             self.count[NEG] -= self.n_false_neg
+        self.photo_neg, self.n_photo_neg = None, 0
+        if photo is not None and photo_neg_share > 0:
+            self.photo_neg = np.where((samples.kinds == NEG) & photo)[0]
+            if len(self.photo_neg) == 0:
+                raise ValueError("photo_neg_share > 0 but no face-free photo negatives (negatives_*.npz) were given")
+            self.pools[NEG] = np.setdiff1d(self.pools[NEG], self.photo_neg)
+            if self.hard_neg is not None:
+                self.hard_neg = np.setdiff1d(self.hard_neg, self.photo_neg)
+            self.n_photo_neg = int(round((self.count[NEG] + self.n_hard_neg + self.n_false_neg) * photo_neg_share))
+            if self.n_photo_neg > self.count[NEG]:
+                raise ValueError(f"photo_neg_share {photo_neg_share} takes more than the random negatives' "
+                                 f"{self.count[NEG]} of each batch")
+            self.count[NEG] -= self.n_photo_neg
+        if gray_share is not None and not 0.0 <= gray_share <= 1.0:
+            raise ValueError(f"gray_share {gray_share}: must be in [0, 1]")
+        self.gray_share = gray_share
+        # crops stored with 3 equal channels (grayscale photos)
+        im = samples.images
+        self.is_gray = np.all((im[..., 0] == im[..., 1]) & (im[..., 1] == im[..., 2]), axis=(1, 2))
 
     def next(self):
         parts = [self.rng.choice(self.pools[k], size=c, p=self.pool_p.get(k)) for k, c in self.count.items() if c]
@@ -362,6 +390,8 @@ class BatchSampler:
             parts.append(self.rng.choice(self.hard_neg, size=self.n_hard_neg))
         if self.n_false_neg:
             parts.append(self.rng.choice(self.false_neg, size=self.n_false_neg))
+        if self.n_photo_neg:
+            parts.append(self.rng.choice(self.photo_neg, size=self.n_photo_neg))
         idx = np.concatenate(parts)
         s = self.s
         imgs = s.images[idx]
@@ -387,7 +417,10 @@ class BatchSampler:
             a = self.rng.uniform(0.75, 1.25, size=(len(idx), 1, 1, 1)).astype(np.float32)
             b = self.rng.uniform(-0.2, 0.2, size=(len(idx), 1, 1, 1)).astype(np.float32)
             x = np.clip(x * a + b, -1.0, 1.0)
-            gray = self.rng.random(len(idx)) < 0.1
+            if self.gray_share is None:
+                gray = self.rng.random(len(idx)) < 0.1
+            else:
+                gray = balance_gray(self.is_gray[idx], kinds != NEG, self.gray_share, self.rng)
             x[gray] = x[gray].mean(axis=1, keepdims=True)
         label = np.where(self.face_label[idx], 1, np.where(kinds == NEG, 0, -1)).astype(np.float32)
         roi_mask = (((kinds == POS) | (kinds == PART)) & (s.reg[idx] > 0)).astype(np.float32)[:, None]
@@ -395,6 +428,24 @@ class BatchSampler:
         pts_mask = np.repeat((kinds == LANDMARK).astype(np.float32)[:, None], 10, axis=1)
         return {"data": x, "label": label, "roi": roi * roi_mask, "roi_mask": roi_mask,
                 "pts": pts * pts_mask, "pts_mask": pts_mask}
+
+
+def balance_gray(is_gray, face, share, rng):
+    """Which crops of a batch to show in grayscale: is_gray (N,) the crops that are
+    grayscale already, face (N,) the face crops (the rest: non-faces).  Both groups
+    end with the same share of grayscale crops (up to one crop of rounding): the
+    larger of `share` and the grayscale share either group already has; the crops
+    made grey are drawn at random -> (N,) bool (already grey ones included)."""
+    is_gray, face = np.asarray(is_gray, bool), np.asarray(face, bool)
+    groups = [np.flatnonzero(face), np.flatnonzero(~face)]
+    target = max([share] + [is_gray[g].mean() for g in groups if len(g)])
+    out = is_gray.copy()
+    for g in groups:
+        colour = g[~is_gray[g]]
+        need = min(len(colour), int(np.ceil(target * len(g) - 1e-9)) - int(is_gray[g].sum()))
+        if need > 0:
+            out[rng.choice(colour, size=need, replace=False)] = True
+    return out
 
 
 def ohem_labels(scores, label, keep):
@@ -533,6 +584,14 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
                     help="share of each batch's negatives drawn from the whole detector's false boxes "
                          "(false_*.npz in --data, mine_hard_examples.py --stages 3) in place of random ones "
                          "(default 0: not drawn)")
+    ap.add_argument("--negatives-share", type=float, default=0.0,
+                    help="share of each batch's negatives drawn from the face-free photos' crops "
+                         "(negatives_*.npz in --data, mtcnn/0_sampling/sample_negatives.py) in place of random "
+                         "ones (default 0: not drawn)")
+    ap.add_argument("--gray-share", type=float, default=None,
+                    help="make face crops and non-face crops grayscale in equal shares of at least this "
+                         "(and at least the share of grayscale negatives, e.g. the face-free photos'); "
+                         "default: 10%% of every batch at random, whatever its kind")
     ap.add_argument("--low-res", type=float, default=0.0,
                     help="share of each batch shrunk to 35-100%% of its side and blown back up "
                          "(soft, low-resolution faces as WIDER's 20-50 px ones)")
@@ -586,6 +645,15 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     hard = np.concatenate([np.full(len(s), Path(p).name.startswith("hard"), bool) for s, p in zip(loaded, args.data)])
     # the whole detector's false boxes (false_*.npz)
     false = np.concatenate([np.full(len(s), Path(p).name.startswith("false"), bool) for s, p in zip(loaded, args.data)])
+    # crops of the face-free photos (negatives_*.npz)
+    photo = np.concatenate([np.full(len(s), Path(p).name.startswith("negatives"), bool)
+                            for s, p in zip(loaded, args.data)])
+    if not 0.0 <= args.negatives_share < 1.0:
+        ap.error(f"--negatives-share {args.negatives_share}: must be in [0, 1)")
+    if args.negatives_share and not photo.any():
+        ap.error(f"--negatives-share {args.negatives_share}: no negatives_*.npz among --data")
+    if args.gray_share is not None and not 0.0 <= args.gray_share <= 1.0:
+        ap.error(f"--gray-share {args.gray_share}: must be in [0, 1]")
     if not 0.0 <= args.false_neg_share < 1.0:
         ap.error(f"--false-neg-share {args.false_neg_share}: must be in [0, 1)")
     if args.false_neg_share and not false.any():
@@ -606,7 +674,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
                            pos_iou=args.pos_iou, low_res=args.low_res, occlusion=args.occlusion,
                            rotation=args.rotation, blur_weight=args.blur_weight,
-                           false=false, false_neg_share=args.false_neg_share)
+                           false=false, false_neg_share=args.false_neg_share, photo=photo,
+                           photo_neg_share=args.negatives_share, gray_share=args.gray_share)
     if args.until:
         args.minutes = minutes_until(args.until)
     two_phases = bool(args.minutes or args.phases)
@@ -630,7 +699,9 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
               f"{args.minutes:g} minutes in two phases" if args.minutes else f"iters {args.iters}")
     log(f"{net}: {len(samples)} samples {samples.counts()} ({int(hard.sum())} mined); batch {args.batch} = "
         f"{sampler.count} + {sampler.n_hard_neg} mined negatives"
-        f"{f' + {sampler.n_false_neg} false-box negatives ({len(sampler.false_neg)})' if sampler.n_false_neg else ''}; "
+        f"{f' + {sampler.n_false_neg} false-box negatives ({len(sampler.false_neg)})' if sampler.n_false_neg else ''}"
+        f"{f' + {sampler.n_photo_neg} face-free photo negatives ({len(sampler.photo_neg)})' if sampler.n_photo_neg else ''}; "
+        f"gray share {'0.1 random' if args.gray_share is None else f'{args.gray_share:g} balanced'}; "
         f"{length}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
         f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
         f"occlusion share {args.occlusion}; rotation share {args.rotation}; "
