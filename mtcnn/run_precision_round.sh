@@ -31,7 +31,7 @@ PY=${PY:-.venv/bin/python}
 NAME=${NAME:-r20}
 REF=${REF:-26c40c8}
 STEPS=" ${STEPS:-screen data48 onet data24 rnet data12 pnet refit} "
-ONET_MINUTES=${ONET_MINUTES:-40} RNET_MINUTES=${RNET_MINUTES:-30} PNET_MINUTES=${PNET_MINUTES:-12}
+ONET_MINUTES=${ONET_MINUTES:-35} RNET_MINUTES=${RNET_MINUTES:-25} PNET_MINUTES=${PNET_MINUTES:-12}
 NEG_SHARE=${NEG_SHARE:-0.3} FALSE_SHARE=${FALSE_SHARE:-0.1} GRAY=${GRAY:-0.25}
 D=mtcnn/Data R=mtcnn/Result
 START=$R/start_$REF
@@ -52,7 +52,7 @@ if step data48; then
     build $D/negatives_48.npz $PY mtcnn/0_sampling/sample_negatives.py --size 48 --model-dir $START
     build $D/false_48.npz $PY mtcnn/2_train_rnet/mine_hard_examples.py --stages 3 --size 48 --wider-every 1 \
         --cuhk-limit 0 --model-dir $START
-    build $D/landmarks_48.npz $PY mtcnn/3_train_onet/mine_landmark_crops.py --model-dir $START
+    build $D/landmarks_48.npz $PY mtcnn/3_train_onet/mine_landmark_crops.py --model-dir $START --max-minutes 8
 fi
 if step onet; then
     echo "$(date -u +%T) onet"
