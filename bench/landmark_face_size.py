@@ -24,9 +24,9 @@ from facecascade.cascade import LandmarkCascade
 from facecascade.cli import run
 from facecascade.images import SkippedImages
 from facecascade.machine import describe
-from facecascade.nets import BACKENDS
 from facecascade.paths import SHARED_DATA
 from facecascade.records import FORMATS, read_landmark_list
+from facecascade.runtime import BACKENDS
 
 BATCH = 64
 

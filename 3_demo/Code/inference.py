@@ -26,9 +26,9 @@ from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
 from facecascade.cli import run
 from facecascade.images import IMAGE_EXTENSIONS, SkippedImages, write_image
 from facecascade.mtcnn import MTCNN, note_no_face
-from facecascade.nets import BACKENDS
 from facecascade.paths import DEMO_DATA, REPO_ROOT
 from facecascade.records import FORMATS, FaceRecord, read_celeba, read_landmark_list
+from facecascade.runtime import BACKENDS
 
 DEMO_SETS = [
     dict(list=DEMO_DATA / "celeba/list_landmarks_celeba_demo.txt", format="celeba",

@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facecascade import mtcnn_sampling as ms
 from facecascade.cli import run
 from facecascade.images import SkippedImages
+from facecascade.mtcnn import sampling as ms
 from facecascade.paths import REPO_ROOT, SHARED_DATA
 from facecascade.records import read_celeba, read_cuhk, read_mtfl
 from facecascade.wider import read_wider

@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facecascade import mtcnn_sampling as ms
 from facecascade.boxes import iou_matrix, regression_targets
 from facecascade.caffe_loader import add_device_arguments, import_caffe
 from facecascade.cli import run
 from facecascade.images import SkippedImages
 from facecascade.mtcnn import MTCNN
+from facecascade.mtcnn import sampling as ms
 from facecascade.paths import REPO_ROOT, SHARED_DATA
 from facecascade.records import read_cuhk
 from facecascade.wider import read_wider

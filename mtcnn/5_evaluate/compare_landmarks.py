@@ -36,7 +36,6 @@ def main(argv=None):
     ap.add_argument("--list", type=Path, default=SHARED_DATA / "cuhk_facepoint" / "test_net7876.txt")
     add_detector_arguments(ap)
     ap.add_argument("--min-iou", type=float, default=0.3)
-    ap.add_argument("--cascade-backend", default="auto")
     ap.add_argument("--box-margin", type=float, default=DETECTOR_BOX_MARGIN,
                     help=f"level 1's margin around the detector's box (default {DETECTOR_BOX_MARGIN:g}; "
                          "a list's box gets the model card's)")
@@ -48,7 +47,7 @@ def main(argv=None):
     from facecascade.cascade import LandmarkCascade
 
     det = detector_from_args(args)
-    lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
+    lc = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)
     import time
     t_start = time.time()
     records = read_cuhk(args.list)[:args.limit]

@@ -71,7 +71,7 @@ def main(argv=None):
     r_in, r_out = [], []
     for rec in tqdm(recs, desc="diagnose", file=sys.stderr):
         img = read_image(image_dir / rec.name, where=f"{gt_file.name}:{rec.line}")
-        gts = rec.boxes[(rec.boxes[:, 3] - rec.boxes[:, 1]) >= args.min_face]
+        gts = rec.boxes[(rec.boxes[:, 3] - rec.boxes[:, 1]) >= det.min_face]
         if len(gts) == 0:
             continue
         height = gts[:, 3] - gts[:, 1]

@@ -30,7 +30,6 @@ def main(argv=None, doc=None):
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "3_demo" / "Result" / "detect_landmarks")
     ap.add_argument("--align", action="store_true", help="write 112x112 aligned faces")
     ap.add_argument("--align-size", type=int, default=112)
-    ap.add_argument("--cascade-backend", default="auto", help="landmark cascade backend (auto, caffe, cv2)")
     add_detector_arguments(ap)
     args = ap.parse_args(argv)
 
@@ -39,7 +38,7 @@ def main(argv=None, doc=None):
     from facecascade.geometry import align_face
 
     det = detector_from_args(args)
-    lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
+    lc = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)   # the same runtime and device
     items = [it for a in args.inputs for it in list_image_inputs(a)]
     if not items:
         sys.exit(f"no images found in {args.inputs}")

@@ -17,9 +17,9 @@ from facecascade.caffe_loader import add_device_arguments
 from facecascade.cascade import SHIPPED, LandmarkCascade
 from facecascade.evaluation import evaluate
 from facecascade.geometry import L2_SCALES
-from facecascade.nets import BACKENDS
 from facecascade.paths import REPO_ROOT
 from facecascade.records import FORMATS, read_landmark_list
+from facecascade.runtime import BACKENDS
 
 
 def add_model_arguments(ap, level2=True):

@@ -12,9 +12,9 @@ from pathlib import Path
 from facecascade.caffe_loader import add_device_arguments
 from facecascade.cascade import SHIPPED, LandmarkCascade
 from facecascade.evaluation import run_cascade
-from facecascade.nets import BACKENDS
 from facecascade.paths import REPO_ROOT
 from facecascade.records import FaceRecord, read_records, write_records
+from facecascade.runtime import BACKENDS
 
 
 def main(argv=None, level=1, doc=None):

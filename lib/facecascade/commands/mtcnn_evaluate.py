@@ -96,7 +96,7 @@ def main(argv=None, doc=None):
                                 f"{args.images} (first: {skipped.messages[0]})")
     res = evaluate(detections, used)
     recall, precision = res["curves"]["all"]
-    plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {args.min_face:g})")
+    plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {det.min_face:g})")
     write_wider(args.out / "detections.txt", [(n, d[:, :4], d[:, 4]) for n, d in detections.items()])
     summary = {
         "n_images": len(used), "n_images_in_gt": len(gt), "skipped_images": len(skipped),
@@ -121,12 +121,7 @@ def main(argv=None, doc=None):
         "recall_end_by_attribute": {b: {a: {str(v): [n, round(100 * f / n, 1)] for v, (n, f) in values.items()}
                                         for a, values in attrs.items()}
                                     for b, attrs in recall_by_attribute(detections, used).items()},
-        "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
-        "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
-        "large_face_threshold": args.large_face_threshold, "large_face": args.large_face,
-        "final_score": args.final_score, "final_nms": args.final_nms, "nested_cover": args.nested_cover, "mirror_stages": args.mirror_stages,
-        "large_factor": args.large_factor,
-        "min_score": args.min_score,
+        "preset": args.preset, **det.config.to_dict(),
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
         "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
         "pr_curve": str(args.out / "pr_curve.png"),
