@@ -5,9 +5,10 @@ from .caffe_loader import CaffeNotBuilt
 from .images import ImageReadError
 from .prototxt import PrototxtError
 from .records import LabelFormatError
+from .skips import InputError
 from .wider import WiderFormatError
 
-USER_ERRORS = (PrototxtError, LabelFormatError, WiderFormatError, ImageReadError, FileNotFoundError, CaffeNotBuilt)
+USER_ERRORS = (InputError, PrototxtError, LabelFormatError, WiderFormatError, ImageReadError, FileNotFoundError, CaffeNotBuilt)
 
 
 def run(main, *args, **kwargs):

@@ -22,10 +22,10 @@ import numpy as np
 from tqdm import tqdm
 
 from facecascade.cli import run
-from facecascade.images import SkippedImages
 from facecascade.mtcnn import sampling as ms
 from facecascade.paths import REPO_ROOT, SHARED_DATA
 from facecascade.records import read_celeba, read_cuhk, read_mtfl
+from facecascade.skips import Skips
 from facecascade.wider import read_wider
 
 SOURCES = ("wider", "cuhk", "celeba", "lfw")
@@ -69,7 +69,7 @@ def main():
     out.parent.mkdir(parents=True, exist_ok=True)
     n_lm = args.landmarks if args.landmarks is not None else (2 if args.size == 48 else 0)
     min_face = {12: 12, 24: 20, 48: 24}[args.size]
-    skipped = SkippedImages()
+    skipped = Skips()
     builder = ms.SampleBuilder(args.size)
 
     t_start = time.time()

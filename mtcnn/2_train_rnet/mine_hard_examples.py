@@ -34,11 +34,11 @@ from tqdm import tqdm
 from facecascade.boxes import iou_matrix, regression_targets
 from facecascade.caffe_loader import add_device_arguments, import_caffe
 from facecascade.cli import run
-from facecascade.images import SkippedImages
 from facecascade.mtcnn import MTCNN
 from facecascade.mtcnn import sampling as ms
 from facecascade.paths import REPO_ROOT, SHARED_DATA
 from facecascade.records import read_cuhk
+from facecascade.skips import Skips
 from facecascade.wider import read_wider
 
 
@@ -124,7 +124,7 @@ def main():
         det = MTCNN(args.model_dir, min_face=args.min_face, caffe=caffe, stages=args.stages, rescore_rounds=0,
                     large_factor=None)
     rng = np.random.default_rng(args.seed)
-    parts, skipped = [], SkippedImages()
+    parts, skipped = [], Skips()
     n_faces = n_found = n_cand = 0
     wider_dir = args.data / "wider_train"
     import time

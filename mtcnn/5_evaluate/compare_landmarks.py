@@ -24,11 +24,11 @@ from tqdm import tqdm
 from facecascade.boxes import iou_matrix
 from facecascade.cascade import DETECTOR_BOX_MARGIN
 from facecascade.cli import run
-from facecascade.images import SkippedImages
 from facecascade.metrics import nme_per_face, nme_per_point
 from facecascade.mtcnn import add_detector_arguments, detector_from_args
 from facecascade.paths import REPO_ROOT, SHARED_DATA
 from facecascade.records import read_cuhk
+from facecascade.skips import Skips
 
 
 def main(argv=None):
@@ -55,7 +55,7 @@ def main(argv=None):
         records = [records[i] for i in np.random.default_rng(0).permutation(len(records))]
     visited = 0
     gt_all, onet_all, l1_all, l2_all = [], [], [], []
-    missed, skipped = 0, SkippedImages()
+    missed, skipped = 0, Skips()
     for rec in tqdm(records, desc=args.list.name, file=sys.stderr):
         if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
             break

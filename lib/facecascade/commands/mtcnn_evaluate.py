@@ -28,9 +28,9 @@ import numpy as np
 from tqdm import tqdm
 
 from facecascade.detection_metrics import evaluate, plot_pr, recall_by_attribute
-from facecascade.images import SkippedImages
 from facecascade.mtcnn import add_detector_arguments, detector_from_args
 from facecascade.paths import REPO_ROOT
+from facecascade.skips import Skips, add_strict_argument
 from facecascade.wider import read_wider, write_wider
 
 # Detections kept for AP: soft-NMS's lowered scores go down to here (AP ranks every
@@ -55,6 +55,7 @@ def main(argv=None, doc=None):
     add_detector_arguments(ap, min_score=EVAL_MIN_SCORE, min_score_help=(
         f"keep the detections scored >= S (default {EVAL_MIN_SCORE}: the boxes that soft-NMS ranked low stay "
         "in the PR curve, as in WIDER FACE evaluations; 0.7 evaluates what detect.py outputs by default)"))
+    add_strict_argument(ap)
     ap.add_argument("--stages", type=int, choices=(1, 2, 3), default=3, help="stop after P (1), R (2) or O (3)")
     ap.add_argument("--limit", type=int, default=None, help="first N images only")
     ap.add_argument("--max-minutes", type=float, default=None,
@@ -70,7 +71,7 @@ def main(argv=None, doc=None):
     t_start = time.time()
     det = detector_from_args(args, stages=args.stages)
     args.out.mkdir(parents=True, exist_ok=True)
-    detections, times, skipped, used = {}, [], SkippedImages(), []
+    detections, times, skipped, used = {}, [], Skips(strict=args.strict), []
     stage_times, stage_boxes = [], []
     warm = True
     for rec in tqdm(gt, desc="detect", file=sys.stderr):
@@ -99,7 +100,7 @@ def main(argv=None, doc=None):
     plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {det.min_face:g})")
     write_wider(args.out / "detections.txt", [(n, d[:, :4], d[:, 4]) for n, d in detections.items()])
     summary = {
-        "n_images": len(used), "n_images_in_gt": len(gt), "skipped_images": len(skipped),
+        "n_images": len(used), "n_images_in_gt": len(gt), "skipped_images": len(skipped), "skipped": skipped.counts(),
         # a bucket without valid gt has no AP: null in the JSON
         **{f"ap_{b}": (None if np.isnan(res[f"ap_{b}"]) else round(100 * res[f"ap_{b}"], 2))
            for b in ("all", "large", "medium", "small")},
