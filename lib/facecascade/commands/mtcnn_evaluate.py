@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from facecascade.atomic import write_text_atomic
 from facecascade.detection_metrics import evaluate, plot_pr, recall_by_attribute
 from facecascade.mtcnn import add_detector_arguments, detector_from_args
 from facecascade.paths import REPO_ROOT
@@ -46,6 +47,33 @@ def cpu_model():
     except OSError:
         pass
     return platform.processor()
+
+
+def detect_all(det, gt, args, skipped):
+    """The detector on every readable image of gt (timed, the first call not) ->
+    detections {name: (N, 5)}, seconds per image, per-stage seconds and boxes, records used."""
+    detections, times, used = {}, [], []
+    stage_times, stage_boxes = [], []
+    t_start = time.time()
+    warm = True
+    for rec in tqdm(gt, desc="detect", file=sys.stderr):
+        if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
+            print(f"time cap reached after {len(used)} of {len(gt)} images", file=sys.stderr)
+            break
+        img = skipped.read(args.images / rec.name, where=f"{args.gt}:{rec.line}")
+        if img is None:
+            continue
+        if warm:  # first call allocates: not timed
+            det.detect(img)
+            warm = False
+        t0 = time.perf_counter()
+        faces = det.detect(img)
+        times.append(time.perf_counter() - t0)
+        stage_times.append(det.last_stage_seconds)
+        stage_boxes.append(det.last_stage_boxes)
+        detections[rec.name] = np.column_stack([faces.boxes, faces.scores]) if len(faces) else np.zeros((0, 5))
+        used.append(rec)
+    return detections, times, stage_times, stage_boxes, used
 
 
 def main(argv=None, doc=None):
@@ -68,29 +96,10 @@ def main(argv=None, doc=None):
     if args.max_minutes:
         order = np.random.default_rng(0).permutation(len(gt))
         gt = [gt[i] for i in order]
-    t_start = time.time()
     det = detector_from_args(args, stages=args.stages)
     args.out.mkdir(parents=True, exist_ok=True)
-    detections, times, skipped, used = {}, [], Skips(strict=args.strict), []
-    stage_times, stage_boxes = [], []
-    warm = True
-    for rec in tqdm(gt, desc="detect", file=sys.stderr):
-        if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
-            print(f"time cap reached after {len(used)} of {len(gt)} images", file=sys.stderr)
-            break
-        img = skipped.read(args.images / rec.name, where=f"{args.gt}:{rec.line}")
-        if img is None:
-            continue
-        if warm:  # first call allocates: not timed
-            det.detect(img)
-            warm = False
-        t0 = time.perf_counter()
-        faces = det.detect(img)
-        times.append(time.perf_counter() - t0)
-        stage_times.append(det.last_stage_seconds)
-        stage_boxes.append(det.last_stage_boxes)
-        detections[rec.name] = np.column_stack([faces.boxes, faces.scores]) if len(faces) else np.zeros((0, 5))
-        used.append(rec)
+    skipped = Skips(strict=args.strict)
+    detections, times, stage_times, stage_boxes, used = detect_all(det, gt, args, skipped)
     if not used and gt:
         # every image unreadable: most likely --images is not GT_FILE's image folder
         raise FileNotFoundError(f"none of the {len(gt)} images of {args.gt} could be read under "
@@ -127,6 +136,6 @@ def main(argv=None, doc=None):
         "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
         "pr_curve": str(args.out / "pr_curve.png"),
     }
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    write_text_atomic(args.out / "summary.json", json.dumps(summary, indent=1))
     print(json.dumps(summary))
 
