@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 from tqdm import tqdm
 
-from facecascade.images import SkippedImages
+from facecascade.skips import Skips, add_strict_argument
 
 EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp"}
 
@@ -28,11 +28,12 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src", type=Path, help="image folder")
     ap.add_argument("dst", type=Path, help="output folder (same layout)")
+    add_strict_argument(ap)
     args = ap.parse_args(argv)
     if not args.src.is_dir():
         raise SystemExit(f"{args.src}: not a folder")
     paths = sorted(p for p in args.src.rglob("*") if p.suffix.lower() in EXTENSIONS)
-    skipped, written = SkippedImages(), 0
+    skipped, written = Skips(strict=args.strict), 0
     for p in tqdm(paths, desc="grayscale copies", file=sys.stderr):
         out = (args.dst / p.relative_to(args.src)).with_suffix(".jpg")
         if out.is_file():
@@ -46,7 +47,7 @@ def main(argv=None):
         tmp.replace(out)
         written += 1
     print(json.dumps({"src": str(args.src), "dst": str(args.dst), "images": len(paths), "written": written,
-                      "skipped": len(skipped)}))
+                      "skipped": skipped.counts()}))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """The face-free photos (../shared/data/negatives) as negatives: the held-out tenth,
 the sampler, the balanced grayscale share, and the shipped detector on a held-out
 photo and on grayscale faces."""
+import contextlib
+import io
 import json
 import sys
 
@@ -8,12 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from facecascade import mtcnn_sampling as ms
 from facecascade import negatives as neg
 from facecascade.boxes import iou
+from facecascade.commands import mtcnn_negatives
 from facecascade.images import read_image
 from facecascade.mtcnn import MTCNN
-from facecascade.mtcnn_nets import BatchSampler, balance_gray
+from facecascade.mtcnn import sampling as ms
+from facecascade.mtcnn.batches import BatchSampler, balance_gray
 from facecascade.paths import REPO_ROOT
 
 # a held-out photo (negatives.txt line 80, a texture) where the shipped P-Net proposes 274
@@ -32,15 +35,6 @@ def photos(shared_data):
 @pytest.fixture(scope="module")
 def detector(caffe):
     return MTCNN(caffe=caffe)
-
-
-def load_script(name, path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_held_out_tenth_is_every_tenth_line(photos):
@@ -70,16 +64,12 @@ def test_sampler_never_reads_the_held_out_tenth_and_labels_every_crop_negative(t
     (tmp_path / "negatives.txt").write_text("\n".join(lines) + "\n")
     (tmp_path / "screened.txt").write_text("")
     out = tmp_path / "negatives_24.npz"
-    mod = load_script("sample_negatives", REPO_ROOT / "mtcnn" / "0_sampling" / "sample_negatives.py")
-    import contextlib
-    import io
-
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        mod.main(["--size", "24", "--list", str(tmp_path / "negatives.txt"), "--screened",
+        mtcnn_negatives.main(["--size", "24", "--list", str(tmp_path / "negatives.txt"), "--screened",
                   str(tmp_path / "screened.txt"), "--random", "3", "--max-hard", "10", "--out", str(out)])
     summary = json.loads(buf.getvalue().strip().splitlines()[-1])
-    assert summary["photos_used"] == 18 and summary["skipped_images"] == 0
+    assert summary["photos_used"] == 18 and summary["skipped"] == {}
     assert summary["hard"] > 0 and summary["random"] == 54
     samples = ms.SampleSet.load(out)
     assert len(samples) == summary["random"] + summary["hard"]

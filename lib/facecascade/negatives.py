@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import mtcnn_sampling as ms
 from .boxes import crop_resize
+from .mtcnn import sampling as ms
 from .paths import REPO_ROOT, SHARED_DATA
+from .skips import InputError
 
 NEGATIVES_LIST = SHARED_DATA / "negatives" / "negatives.txt"
 SCREENED_LIST = REPO_ROOT / "mtcnn" / "negatives_screened.txt"
@@ -55,9 +56,11 @@ def is_held_out(index):
     return index % HELD_OUT_EVERY == HELD_OUT_REST
 
 
-def read_negatives(path=NEGATIVES_LIST):
-    """All lines of negatives.txt -> [NegativePhoto]; a malformed line raises ValueError
-    naming the file and line."""
+def read_negatives(path=NEGATIVES_LIST, skips=None):
+    """All lines of negatives.txt -> [NegativePhoto] (each keeps its line index, so the
+    held-out tenth stays the same lines).  A malformed line is skipped and counted by
+    `skips` (facecascade.skips.Skips; --strict stops there); without skips it raises
+    InputError naming the file and line."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: negatives list not found (see ../shared/data/README.md)")
@@ -67,7 +70,11 @@ def read_negatives(path=NEGATIVES_LIST):
         if not f:
             continue
         if len(f) != 3 or not (f[1].isdigit() and f[2].isdigit()):
-            raise ValueError(f"{path}:{i + 1}: expected 'images/NAME.jpg width height', got {line!r}")
+            message = f"{path}:{i + 1}: expected 'images/NAME.jpg width height', got {line!r}"
+            if skips is None:
+                raise InputError(message)
+            skips.add("malformed_line", message)
+            continue
         photos.append(NegativePhoto(i, path.parent / f[0], int(f[1]), int(f[2]), f"{path.name}:{i + 1}"))
     return photos
 
