@@ -487,7 +487,7 @@ def test_demo_inference_detect_names_a_photo_without_a_face(tmp_path, caffe):
 def _ensemble_script():
     import importlib.util
 
-    path = REPO_ROOT / "mtcnn" / "5_evaluate" / "ensemble_models.py"
+    path = REPO_ROOT / "experiments" / "tools" / "ensemble_models.py"
     spec = importlib.util.spec_from_file_location("ensemble_models", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
