@@ -14,8 +14,8 @@
 # Output: DIR/model (det1-3, a model folder for --model-dir); compare it with the shipped one:
 #   .venv/bin/python mtcnn/5_evaluate/compare_models.py mtcnn/model DIR/model
 #   .venv/bin/python mtcnn/evaluate.py --model-dir DIR/model --gt ... --images ...
-# Time: about 1.5 h for det1 (one core) beside about 1 h for det2/det3 (two cores), on the
-# 2-core AMD EPYC the shipped nets were made on; single-threaded BLAS throughout.
+# Time: about 1.5 h for det1 beside about 1 h for det2/det3 (R-Net and O-Net side by side): about
+# 2 h on the 2-core AMD EPYC the shipped nets were made on; single-threaded BLAS throughout.
 #
 # Starting weights: mtcnn/recipes/start/ holds det1-3 as shipped at commit 004a2a0 (2 MB), the
 # nets every step below starts from or mines with (mtcnn/recipes/README.md says how they were
@@ -169,4 +169,5 @@ else
     step refit_landmark_head $PY mtcnn/3_train_onet/refit_landmark_head.py --model-dir $M --out $WORK/model \
         "${REFIT_FLAGS[@]+"${REFIT_FLAGS[@]}"}"
 fi
+run cp mtcnn/model/detector.json $WORK/model/    # the settings the shipped nets run with
 echo "models in $WORK/model; compare: $PY mtcnn/5_evaluate/compare_models.py mtcnn/model $WORK/model"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the last step's two additions change: the cascade score (--final-score) and
 # soft-NMS (--final-nms), each alone and together, and where soft-NMS's lowered
-# scores are cut (--min-score); mtcnn/README "Cascade score and soft-NMS".
+# scores are cut (--min-score); docs/notebook "Cascade score and soft-NMS".
 #
 # The shipped det1/det2/det3, the contract evaluation, on wider_train (the nets'
 # training set, where the choices were made) and on wider_eval (the test set).

@@ -3,7 +3,7 @@
 # step between the levels that look for faces of --large-face (50) px and up; the
 # finer levels keep --factor 0.709).  Those levels are small images, so the extra
 # P-Net forwards cost little, unlike a finer pyramid everywhere (--factor 0.8,
-# run_pyramid_factor_ablation.sh); mtcnn/README "Finer large-face levels".
+# run_pyramid_factor_ablation.sh); docs/notebook "Finer large-face levels".
 #
 # The shipped det1/det2/det3, the contract evaluation with the shipped defaults
 # otherwise, on wider_train (the nets' training set, where the choice is made) and on

@@ -2,7 +2,7 @@
 # What mirror scoring changes (--mirror-stages): R-Net and/or O-Net also score the
 # crop flipped left-right of each candidate it scores at least the second look's
 # floor, and the face probabilities, box offsets (and O-Net's landmarks) of the two
-# are averaged; mtcnn/README "Mirror scoring".
+# are averaged; docs/notebook "Mirror scoring".
 #
 # The shipped det1/det2/det3, the contract evaluation with the shipped defaults
 # otherwise, on wider_train (the nets' training set, where the choice is made) and on

@@ -2,7 +2,7 @@
 # What a finer image pyramid changes (--factor; the reference's: 0.709), the same
 # step throughout (--large-factor set to it): more levels, so a face lands closer to
 # the 12 px P-Net was trained on, for more P-Net forwards and candidates;
-# mtcnn/README "Mirror scoring and a finer pyramid".
+# docs/notebook "Mirror scoring and a finer pyramid".
 #
 # The shipped det1/det2/det3, the contract evaluation with the shipped defaults
 # otherwise, on wider_train (the nets' training set, where the choice is made) and on

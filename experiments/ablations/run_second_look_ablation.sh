@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the second look changes (MTCNN.score_with_second_look; mtcnn/README "Second look").
+# What the second look changes (MTCNN.score_with_second_look; docs/notebook "Second look").
 #
 # The shipped det1/det2/det3, the contract evaluation with --rescore-rounds N
 # --rescore-floor F, on wider_eval (the test set) and on wider_train (the nets'

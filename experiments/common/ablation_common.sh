@@ -12,12 +12,12 @@ DATA=${FACECASCADE_DATA:-../shared/data}
 EVAL=(--gt "$DATA/wider_eval/wider_face_val_bbx_gt_subset.txt" --images "$DATA/wider_eval/images")
 TRAIN=(--gt "$DATA/wider_train/wider_train_bbx_gt.txt" --images "$DATA/wider_train/images")
 # The reference pyramid (one step, --factor, throughout): the default until the finer
-# large-face levels (2026-12-04 16:41 UTC, mtcnn/README); the ablations made before them
+# large-face levels (2026-12-04 16:41 UTC, docs/notebook); the ablations made before them
 # pass it, so that they remake their documented figures.
 REFERENCE_PYRAMID=(--large-factor 0.709)
 mkdir -p mtcnn/Data "mtcnn/Result/$ABLATION"
 # EXTRA_FLAGS: more evaluate.py flags for every run, e.g. "--nested-cover 0" to remake the
-# figures of the ablations made before the nested-box rule (2026-12-05, mtcnn/README).
+# figures of the ablations made before the nested-box rule (2026-12-05, docs/notebook).
 run() {
     local name=$1; shift
     # shellcheck disable=SC2086

@@ -3,7 +3,7 @@
 # thread each, two jobs side by side on the 2-core dev machine).  It starts from the det2/det3
 # shipped at commit $REF (produced by run_rnet_stage.sh / run_onet_stage.sh as of that commit)
 # and changes two things the diagnosis on wider_train pointed at:
-#   (figures: mtcnn/5_evaluate/diagnose_stages.py, see mtcnn/README.md "Round 3")
+#   (figures: mtcnn/5_evaluate/diagnose_stages.py, see docs/notebook "Round 3")
 #   - R-Net dropped faces whose P-Net box had IoU 0.5-0.65 with the face (median 0.56; R-Net
 #     scored them 0.03-0.77, median 0.17), and O-Net dropped R-Net boxes at IoU ~0.63 the same way: the
 #     paper's labels (face >= 0.65, non-face < 0.3) leave that band unlabelled, and our nets

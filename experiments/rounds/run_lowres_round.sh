@@ -2,7 +2,7 @@
 # Fourth round, as run 2026-11-22/23 (single thread each, the two trainings side by side on
 # the 2-core dev machine).  It starts from the det2/det3 shipped at commit $REF (round 3,
 # run_finetune_stage.sh) and adds one thing the wider_eval diagnosis pointed at
-# (mtcnn/README.md, "Round 4"): most faces lost are 20-50 px ones that R-Net / O-Net score
+# (docs/notebook, "Round 4"): most faces lost are 20-50 px ones that R-Net / O-Net score
 # low, and such faces reach the nets soft (upsampled), unlike most training faces; --low-res 0.3
 # shrinks 30% of each batch to 35-100% of its side and blows it back up.
 # The data are round 3's (random_24/hard_24, random_48/hard_48 mined with round 3's R-Net);

@@ -5,7 +5,7 @@
 # closed form on the detector's own crops (3_train_onet/refit_landmark_head.py).  Why: O-Net's
 # 256 features serve both its face score and its landmarks, and the landmark head can now be
 # fitted afterwards, so the features may be left to the face score and the box alone; the
-# faces O-Net loses on wider_eval are dropped by score (mtcnn/README.md "Second look").
+# faces O-Net loses on wider_eval are dropped by score (docs/notebook "Second look").
 #   mtcnn/Result/model_r9: det1, det2 as shipped at $START_REF, the new det3 (evaluate it
 #   with mtcnn/evaluate.py --model-dir mtcnn/Result/model_r9).
 set -euo pipefail

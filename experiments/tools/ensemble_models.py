@@ -10,7 +10,7 @@ model folder does (`mtcnn/evaluate.py --model-dir OUT`), at K times those nets' 
 
 A measurement tool, not a shipped model: if K nets trained alike miss the same faces,
 averaging them gains nothing and their errors are bias (the data, the recipe), not
-run-to-run variance (mtcnn/README.md, "Round 12's seeds as one ensemble").
+run-to-run variance (docs/notebook, "Round 12's seeds as one ensemble").
 """
 import argparse
 import json
