@@ -1,4 +1,4 @@
-"""Face detection average precision, as ../shared/docs/METRICS.md defines it.
+"""Face detection average precision, as docs/METRICS.md defines it.
 
 - AP at IoU >= 0.5, VOC all-point interpolation; detections sorted by score
   over the whole set; each gt matched at most once (VOC rule: a detection goes
