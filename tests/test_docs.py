@@ -115,3 +115,18 @@ def test_the_readme_python_example_runs_on_a_demo_photo(caffe):
     assert len(scope["faces"]) >= 1 and len(scope["points"]) == len(scope["faces"])
     for p in scope["points"]:
         assert p.shape == (5, 2) and (p >= 0).all() and (p[:, 0] < w).all() and (p[:, 1] < h).all()
+
+
+def test_the_settings_table_lists_every_detector_flag():
+    """docs/USAGE.md's table of the detector's settings names exactly the flags of the detector's
+    argument group (the one every detector command builds its DetectorConfig from)."""
+    import argparse
+
+    from facecascade.mtcnn import add_detector_arguments
+
+    ap = add_detector_arguments(argparse.ArgumentParser())
+    flags = {s for a in ap._actions for s in a.option_strings if s.startswith("--") and s != "--help"}
+    section = (REPO_ROOT / "docs/USAGE.md").read_text().split("## The detector's settings", 1)[1]
+    table = {m for line in section.splitlines() if line.startswith("| `--")
+             for m in re.findall(r"`(--[a-z-]+)", line.split("|")[1])}
+    assert flags - {"--preset"} == table
