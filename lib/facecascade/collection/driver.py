@@ -111,12 +111,15 @@ def run_collection(input_spec, out, detector_settings, cascade_backend="auto", a
     job = ShardJob(str(source.root), str(out), bool(align), int(align_size), float(max_pixels))
     with dask_client(workers, scheduler) as client:
         client.register_plugin(CollectionNets(detector_settings, cascade_backend))
+        ready = time.perf_counter()
         runner = ShardRunner(client, store, job, counts, progress)
         runner.run(manifest["shards"])
+        processed = time.perf_counter()
     shutil.rmtree(store.listing_dir, ignore_errors=True)
     summary = store_summary(store, manifest["shards"])
-    summary.update(runner.report(), seconds=round(time.perf_counter() - t0, 2),
-                   workers=runner.workers, out=str(out))
+    # start: listing, cluster and nets; processing: the shards (the images/s of a long run)
+    summary.update(runner.report(), seconds=round(time.perf_counter() - t0, 2), start_seconds=round(ready - t0, 2),
+                   processing_seconds=round(processed - ready, 2), workers=runner.workers, out=str(out))
     return summary
 
 
