@@ -2,12 +2,14 @@
 import sys
 
 from .caffe_loader import CaffeNotBuilt
+from .collection.listing import CollectionError
 from .images import ImageReadError
 from .prototxt import PrototxtError
 from .records import LabelFormatError
 from .wider import WiderFormatError
 
-USER_ERRORS = (PrototxtError, LabelFormatError, WiderFormatError, ImageReadError, FileNotFoundError, CaffeNotBuilt)
+USER_ERRORS = (PrototxtError, LabelFormatError, WiderFormatError, ImageReadError, FileNotFoundError, CaffeNotBuilt,
+               CollectionError)
 
 
 def run(main, *args, **kwargs):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .listing import CollectionInput, count_keys, keys_digest, read_shard_keys, spill_listing
+from .listing import CollectionError, CollectionInput, count_keys, keys_digest, read_shard_keys, spill_listing
 from .store import SCHEMA_VERSION, CollectionStore
 from .worker import PROGRESS_TOPIC, CollectionNets, ShardJob, process_shard
 
@@ -36,9 +36,16 @@ def dask_client(workers=None, scheduler=None):
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    # the scheduler keeps the workers' progress events of each topic up to this many (memory)
+    config = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+              "distributed.scheduler.events-log-length": 10_000}
+    with dask.config.set(config):
         if scheduler:
-            with Client(scheduler) as client:
+            try:
+                client = Client(scheduler, timeout=30)
+            except OSError as e:
+                raise CollectionError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from None
+            with client:
                 yield client
             return
         n = workers or os.cpu_count() or 1
@@ -129,11 +136,19 @@ class ShardRunner:
 
     def __init__(self, client, store, job, counts, progress=True):
         self.client, self.store, self.job, self.counts = client, store, job, counts
-        self.workers = max(1, sum(client.nthreads().values()))
-        self.in_flight = 2 * self.workers
+        self.workers, self.counted = 1, 0.0
+        self.count_workers()
         self.skipped, self.failed, self.done = 0, [], 0
         self.progress = Progress(0, enabled=progress)
         self.show_progress = progress
+
+    def count_workers(self):
+        """Worker threads of the cluster (workers may join or leave one we did not start),
+        asked at most every 5 s; two shards in flight per thread keep every one busy."""
+        if time.monotonic() - self.counted >= 5.0:
+            self.workers = max(1, sum(self.client.nthreads().values()))
+            self.counted = time.monotonic()
+        return 2 * self.workers
 
     def pending(self, n_shards):
         """(shard, keys) of every shard still to run, read one at a time."""
@@ -154,7 +169,7 @@ class ShardRunner:
         shards, futures = self.pending(n_shards), {}
         try:
             while True:
-                while len(futures) < self.in_flight:
+                while len(futures) < self.count_workers():
                     nxt = next(shards, None)
                     if nxt is None:
                         break

@@ -112,12 +112,28 @@ class CollectionStore:
         if old is None:
             write_json(self.manifest_path, job)
             return job
-        for key in ("input_root", "settings", "schema_version"):
-            if old.get(key) != job.get(key):
-                raise CollectionError(
-                    f"{self.manifest_path}: this OUT holds another job ({key}: {old.get(key)!r}, now "
-                    f"{job.get(key)!r}); give a new --out, or the first run's input and settings")
+        was, now = flatten({k: old.get(k) for k in MANIFEST_KEYS}), flatten({k: job.get(k) for k in MANIFEST_KEYS})
+        changed = [f"{k}: {was.get(k)!r} then, {now.get(k)!r} now" for k in sorted(set(was) | set(now))
+                   if was.get(k) != now.get(k)]
+        if changed:
+            raise CollectionError(f"{self.manifest_path}: this OUT holds another job ({'; '.join(changed)}); "
+                                  "give a new --out, or the first run's input and settings")
         return old
+
+
+# what a rerun into OUT must share with the first run
+MANIFEST_KEYS = ("input_root", "settings", "schema_version")
+
+
+def flatten(tree, prefix=""):
+    """{"settings": {"detector": {"min_face": 20}}} -> {"settings.detector.min_face": 20}."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def counts_of(table):

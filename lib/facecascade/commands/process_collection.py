@@ -6,21 +6,28 @@ uninterrupted run, each image once.
 INPUT: a folder (recursive), a list file (.txt/.lst/.list: one image per line, relative to
 the list's folder) or a quoted glob ('photos/**/*.jpg').  OUT receives sharded Parquet
 rows (OUT/rows/*.parquet: one row per face, one per image without a face or with an
-error; read them with pandas.read_parquet("OUT/rows")), done markers, and with --align
-the 112x112 aligned crops (OUT/aligned/shard-*/).  The detector and cascade flags are
-those of detect_landmarks.py.  The last line printed is a JSON object (images, faces,
-errors, seconds, ...).
+error; read them with pyarrow.parquet.read_table("OUT/rows") or pandas.read_parquet),
+done markers, and with --align the 112x112 aligned crops (OUT/aligned/shard-*/).  The
+detector and cascade flags are those of detect_landmarks.py.  The last line printed is
+a JSON object (images, faces, errors, seconds, ...).
 
   python 3_demo/Code/process_collection.py photos/ --out /data/faces
   python 3_demo/Code/process_collection.py photos.txt --out /data/faces --align --workers 8
   python 3_demo/Code/process_collection.py 'photos/**/*.jpg' --out /data/faces --scheduler tcp://HOST:8786
+
+On a Dask cluster by hand: machines that see INPUT, OUT and this checkout (with its
+.venv from docker/build_caffe.sh) at the same paths, e.g. on a shared file system:
+  1. one machine:     .venv/bin/dask scheduler --port 8786
+  2. every machine:   .venv/bin/dask worker tcp://SCHEDULER:8786 --nworkers $(nproc) --nthreads 1
+  3. any machine:     .venv/bin/python 3_demo/Code/process_collection.py INPUT --out OUT --scheduler tcp://SCHEDULER:8786
+Workers may join or leave while it runs (a lost worker's shard runs again on another);
+a rerun of step 3 resumes the job.
 """
 import argparse
 import json
 import sys
 from pathlib import Path
 
-from facecascade.collection.listing import CollectionError
 from facecascade.commands.detect_landmarks import add_landmark_arguments
 from facecascade.mtcnn import add_detector_arguments
 
@@ -54,13 +61,10 @@ def main(argv=None, doc=None):
     args = ap.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         ap.error("--workers must be >= 1")
-    try:
-        summary = run_collection(args.input, args.out, detector_settings(args), cascade_backend=args.cascade_backend,
-                                 align=args.align, align_size=args.align_size, max_pixels=args.max_pixels,
-                                 shard_size=args.shard_size, workers=args.workers, scheduler=args.scheduler,
-                                 progress=not args.no_progress)
-    except CollectionError as e:
-        sys.exit(f"error: {e}")
+    summary = run_collection(args.input, args.out, detector_settings(args), cascade_backend=args.cascade_backend,
+                             align=args.align, align_size=args.align_size, max_pixels=args.max_pixels,
+                             shard_size=args.shard_size, workers=args.workers, scheduler=args.scheduler,
+                             progress=not args.no_progress)
     rate = summary["images_this_run"] / max(summary["seconds"], 1e-9)
     print(f"{summary['images']} images in OUT: {summary['faces']} faces, {summary['no_face']} without a face, "
           f"{summary['errors']} errors; this run: {summary['images_this_run']} images in {summary['seconds']:.1f} s "
