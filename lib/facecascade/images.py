@@ -5,13 +5,11 @@ honoured (OpenCV's IMREAD_COLOR does that for JPEGs).  Failures raise
 ImageReadError naming the file (and the list line, when the caller gives one),
 never a crash deeper down.
 """
-import sys
 import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 # the file types the command lines pick up from a folder (anything OpenCV reads works named directly)
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -115,29 +113,6 @@ def _check_pixels(size, max_pixels, where):
         width, height = size
         raise ImageTooLarge(f"{where}: {width}x{height} image, {width * height / 1e6:.1f} Mpx, over the limit "
                             f"of {max_pixels / 1e6:g} Mpx", width, height)
-
-
-class SkippedImages:
-    """The unreadable images of a long run, which goes on without them: each is
-    counted, kept as its message (file, list line, why) and, with report=True,
-    printed to stderr as `skip: <message>` when it happens."""
-
-    def __init__(self, report=True):
-        self.messages = []
-        self.report = report
-
-    def __len__(self):
-        return len(self.messages)
-
-    def read(self, path, where=None):
-        """read_image(path, where), or None for an unreadable image (counted, reported)."""
-        try:
-            return read_image(path, where=where)
-        except ImageReadError as e:
-            self.messages.append(str(e))
-            if self.report:  # through tqdm: on a line of its own under a progress bar
-                tqdm.write(f"skip: {e}", file=sys.stderr)
-            return None
 
 
 def list_image_inputs(arg):

@@ -7,6 +7,7 @@ at most `in_flight` shard futures exist at a time, and a finished one is release
 once.  The engine reschedules the task of a lost worker (`allowed-failures` times, then
 the shard is reported as failed and the next run retries it).
 """
+import argparse
 import contextlib
 import os
 import shutil
@@ -104,20 +105,25 @@ def plan(source, store, settings, shard_size):
     return manifest, spill_listing(source, manifest["shards"], store.listing_dir)
 
 
-def run_collection(input_spec, out, detector_settings, cascade_backend="auto", align=False, align_size=112,
-                   max_pixels=MAX_PIXELS, shard_size=SHARD_SIZE, workers=None, scheduler=None, progress=True):
-    """Process every image of INPUT into OUT (see the package docstring) -> the summary."""
+def run_collection(input_spec, out, detector_flags, align=False, align_size=112, max_pixels=MAX_PIXELS,
+                   shard_size=SHARD_SIZE, workers=None, scheduler=None, progress=True):
+    """Process every image of INPUT into OUT (see the package docstring) -> the summary.
+    detector_flags: the values of add_detector_arguments' flags (by their dest names)."""
+    from ..mtcnn.config import config_from_args
+
     t0 = time.perf_counter()
     out = Path(out).resolve()
     source = CollectionInput(input_spec, exclude=out)
     store = CollectionStore(out)
-    settings = {"detector": {k: jsonable(v) for k, v in sorted(detector_settings.items())},
-                "cascade_backend": cascade_backend, "align": bool(align), "align_size": int(align_size),
+    flags = argparse.Namespace(**detector_flags)
+    # the settings the rows depend on: the detector's, resolved (preset + flags), and the models'
+    settings = {"detector": config_from_args(flags).to_dict(), "model_dir": str(Path(flags.model_dir).resolve()),
+                "backend": flags.backend, "align": bool(align), "align_size": int(align_size),
                 "max_pixels": float(max_pixels)}
     manifest, counts = plan(source, store, settings, shard_size)
     job = ShardJob(str(source.root), str(out), bool(align), int(align_size), float(max_pixels))
     with dask_client(workers, scheduler) as client:
-        client.register_plugin(CollectionNets(detector_settings, cascade_backend))
+        client.register_plugin(CollectionNets(detector_flags))
         ready = time.perf_counter()
         runner = ShardRunner(client, store, job, counts, progress)
         runner.run(manifest["shards"])
@@ -213,12 +219,3 @@ def store_summary(store, n_shards):
         for key in ("images", "faces", "no_face", "errors"):
             totals[key] += marker.get(key, 0) if marker else 0
     return totals
-
-
-def jsonable(value):
-    """A flag's value as JSON keeps it (Paths as strings, tuples as lists)."""
-    if isinstance(value, Path):
-        return str(value.resolve())
-    if isinstance(value, (tuple, list)):
-        return [jsonable(v) for v in value]
-    return value

@@ -1,5 +1,6 @@
 """What a collection run leaves in OUT, and how it is written (always to a temporary
-name that starts with '.', then renamed, so readers and reruns never see half a file):
+name that starts with '.', then renamed: atomic_path(private=True), so readers and
+reruns never see half a file):
 
     OUT/manifest.json                      the job: input, shard count, settings
     OUT/rows/shard-000042.part-0.parquet   the rows of shard 42 (part 1, 2, ... hold
@@ -18,13 +19,12 @@ Image pixels, x right, y down.  Read them all with
 pyarrow.parquet.read_table("OUT/rows") or pandas.read_parquet("OUT/rows").
 """
 import json
-import os
-import uuid
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..atomic import atomic_path
 from .listing import CollectionError, shard_name
 
 SCHEMA_VERSION = 1
@@ -39,21 +39,9 @@ SCHEMA = pa.schema([
 STATUSES = ("ok", "no_face", "error")
 
 
-def write_atomic(path, write):
-    """write(temp_path), then rename onto `path`; the temp name is unique, so two attempts
-    at the same shard (a retried task) never write into one file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_json(path, obj):
-    write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=1, sort_keys=True)))
+    with atomic_path(path, private=True) as tmp:
+        tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
 
 
 def read_json(path):
@@ -89,7 +77,8 @@ class CollectionStore:
 
     def write_rows(self, shard, part, rows):
         table = pa.Table.from_pylist(rows, schema=SCHEMA)
-        write_atomic(self.part_path(shard, part), lambda tmp: pq.write_table(table, tmp))
+        with atomic_path(self.part_path(shard, part), private=True) as tmp:
+            pq.write_table(table, tmp)
 
     def shard_rows(self, shard, columns=None):
         """All rows of a shard's parts (one table, SCHEMA) ."""
@@ -102,7 +91,7 @@ class CollectionStore:
         """Temporary files an attempt killed before its rename left (a live attempt's may go
         too: its rename then fails and the engine retries it)."""
         for folder in (self.rows_dir, self.done_dir):
-            for tmp in folder.glob(f".{shard_name(shard)}.*.tmp"):
+            for tmp in folder.glob(f".{shard_name(shard)}.*.part.*"):
                 tmp.unlink(missing_ok=True)
 
     def open_manifest(self, job):

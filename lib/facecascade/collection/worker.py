@@ -37,22 +37,22 @@ class ShardJob:
 
 
 class CollectionNets(WorkerPlugin):
-    """MTCNN + the landmark cascade, built once in each worker process from the detector
-    flags (add_detector_arguments' settings) and the cascade backend."""
+    """MTCNN + the landmark cascade, built once in each worker process from the values of
+    add_detector_arguments' flags (the cascade on the detector's --backend and --gpu)."""
 
     name = PLUGIN_NAME
 
-    def __init__(self, detector_settings, cascade_backend):
-        self.detector_settings = dict(detector_settings)
-        self.cascade_backend = cascade_backend
+    def __init__(self, detector_flags):
+        self.detector_flags = dict(detector_flags)
         self.detector = self.cascade = None
 
     def setup(self, worker):
         from ..cascade import LandmarkCascade
         from ..mtcnn import detector_from_args
 
-        self.detector = detector_from_args(argparse.Namespace(**self.detector_settings))
-        self.cascade = LandmarkCascade.from_shipped(backend=self.cascade_backend, gpu=self.detector_settings.get("gpu"))
+        args = argparse.Namespace(**self.detector_flags)
+        self.detector = detector_from_args(args)
+        self.cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)
 
 
 def process_shard(job, shard, keys):

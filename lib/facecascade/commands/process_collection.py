@@ -32,7 +32,7 @@ from facecascade.commands.detect_landmarks import add_landmark_arguments
 from facecascade.mtcnn import add_detector_arguments
 
 
-def detector_settings(args):
+def detector_flags(args):
     """The values of add_detector_arguments' flags in args (the workers rebuild the
     detector from them with detector_from_args)."""
     probe = add_detector_arguments(argparse.ArgumentParser(add_help=False))
@@ -61,8 +61,8 @@ def main(argv=None, doc=None):
     args = ap.parse_args(argv)
     if args.workers is not None and args.workers < 1:
         ap.error("--workers must be >= 1")
-    summary = run_collection(args.input, args.out, detector_settings(args), cascade_backend=args.cascade_backend,
-                             align=args.align, align_size=args.align_size, max_pixels=args.max_pixels,
+    summary = run_collection(args.input, args.out, detector_flags(args), align=args.align,
+                             align_size=args.align_size, max_pixels=args.max_pixels,
                              shard_size=args.shard_size, workers=args.workers, scheduler=args.scheduler,
                              progress=not args.no_progress)
     rate = summary["images_this_run"] / max(summary["seconds"], 1e-9)
