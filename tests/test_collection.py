@@ -237,23 +237,35 @@ def test_worker_killed_mid_run(collection, clean_run, cluster, tmp_path):
     assert_same_rows(read_rows(out, root), clean_run[2])
 
 
+def markers(out):
+    return len(list((out / "done").glob("*.json")))
+
+
 @pytest.mark.slow
-def test_driver_interrupted_and_rerun(collection, clean_run, tmp_path):
-    """Ctrl-C on the driver (default local cluster), then a rerun: the finished shards are
-    skipped, the rest run, and the rows are those of the clean run."""
+def test_driver_killed_interrupted_and_rerun(collection, clean_run, cluster, tmp_path):
+    """The driver (default local cluster) killed outright, rerun and stopped with Ctrl-C,
+    rerun to the end: each rerun skips the finished shards, no worker outlives its driver,
+    and the rows are those of the clean run."""
+    import psutil
+
     root, _ = collection
     out = tmp_path / "out"
-    proc = subprocess.Popen(command(root, "--out", out, "--align", "--workers", 2),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
-    wait_for_markers(out, proc, at_least=3)
-    proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=120)
-    assert proc.returncode == 130, stderr[-3000:]
-    finished = len(list((out / "done").glob("*.json")))
-    assert 3 <= finished < clean_run[1]["shards"]
-    summary = run_command(root, "--out", out, "--align", "--workers", 2)
-    assert summary["shards_skipped"] >= finished and summary["shards_run"] == summary["shards"] - summary["shards_skipped"]
-    assert summary["images_this_run"] < summary["images"]
+    runs = []
+    for stop in (signal.SIGKILL, signal.SIGINT):
+        proc = subprocess.Popen(command(root, "--out", out, "--align", "--workers", 2),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
+        wait_for_markers(out, proc, at_least=markers(out) + 2 if out.is_dir() else 2)
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        proc.send_signal(stop)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == (-signal.SIGKILL if stop == signal.SIGKILL else 130), stderr[-3000:]
+        _, alive = psutil.wait_procs(workers, timeout=30)
+        assert not alive, f"worker processes outlived their driver: {alive}"
+        runs.append(markers(out))
+    assert 2 <= runs[0] < runs[1] < clean_run[1]["shards"]
+    summary = run_command(root, "--out", out, "--align", "--scheduler", cluster[0].scheduler_address)
+    assert summary["shards_skipped"] >= runs[1] and summary["shards_run"] == summary["shards"] - summary["shards_skipped"]
+    assert 0 < summary["images_this_run"] < summary["images"]
     assert_same_rows(read_rows(out, root), clean_run[2])
 
 

@@ -144,7 +144,7 @@ class ShardRunner:
         self.client, self.store, self.job, self.counts = client, store, job, counts
         self.workers, self.counted = 1, 0.0
         self.count_workers()
-        self.skipped, self.failed, self.done = 0, [], 0
+        self.skipped, self.failed, self.done, self.cpu_seconds = 0, [], 0, 0.0
         self.progress = Progress(0, enabled=progress)
         self.show_progress = progress
 
@@ -199,6 +199,7 @@ class ShardRunner:
             result = future.result()
             self.done += 1
             self.progress.shard_done(shard, result["new"])
+            self.cpu_seconds += result["cpu_seconds"]
         else:
             reason = f"{type(future.exception()).__name__}: {future.exception()}"
             self.failed.append({"shard": shard, "reason": reason})
@@ -207,7 +208,8 @@ class ShardRunner:
 
     def report(self):
         return {"images_this_run": self.progress.images, "faces_this_run": self.progress.faces,
-                "shards_run": self.done, "shards_skipped": self.skipped, "shards_failed": len(self.failed),
+                "cpu_seconds_this_run": round(self.cpu_seconds, 2), "shards_run": self.done,
+                "shards_skipped": self.skipped, "shards_failed": len(self.failed),
                 "failed": self.failed[:20]}
 
 

@@ -25,7 +25,7 @@ from ..images import IMAGE_EXTENSIONS, LIST_EXTENSIONS
 
 GLOB_CHARS = set("*?[")
 # keys buffered before they are appended to their shards' list files
-SPILL_BUFFER = 50_000
+SPILL_BUFFER = 10_000
 
 
 class CollectionError(ValueError):

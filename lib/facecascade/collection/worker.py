@@ -58,7 +58,7 @@ class CollectionNets(WorkerPlugin):
 def process_shard(job, shard, keys):
     """Rows for the shard's `keys` not yet in its parts -> the shard's counts (all parts)
     and those of this attempt."""
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     nets = get_worker().plugins[PLUGIN_NAME]
     store = CollectionStore(job.out)
     store.remove_stale_temporaries(shard)
@@ -80,7 +80,10 @@ def process_shard(job, shard, keys):
     marker = {"shard": shard, "digest": keys_digest(keys), "listed": len(keys), "parts": len(store.parts(shard)),
               **totals, "seconds_last_attempt": round(time.perf_counter() - t0, 3), "schema_version": SCHEMA_VERSION}
     write_json(store.marker_path(shard), marker)
-    return {"shard": shard, "totals": totals, "new": new, "seconds": time.perf_counter() - t0}
+    # CPU seconds of this thread (the nets run single-threaded in it): the per-core cost,
+    # whatever else the machine runs
+    return {"shard": shard, "totals": totals, "new": new, "seconds": time.perf_counter() - t0,
+            "cpu_seconds": time.thread_time() - cpu0}
 
 
 def image_rows_of(nets, store, job, shard, key):
