@@ -11,7 +11,9 @@
    listing, cluster and nets, reported apart).
 2. the driver's peak RSS (psutil, sampled every 50 ms; its own process only, not the
    workers) over whole runs on 10,000 and 100,000 tiny synthetic images (8x8 PNGs, no
-   face), which shows whether it grows with the number of images.
+   face), which shows whether it grows with the number of images: with its local
+   cluster (whose scheduler runs inside the driver's process) and alone, on a cluster
+   of `dask scheduler` + `dask worker` processes started here.
 3. an estimate for 1,000,000 WIDER-like images on N machines of C cores from the
    measured per-core rate: images per CPU second of the 1-worker run (the nets run in
    the task's thread; CPU time stays near what an unshared core takes where the wall
@@ -65,9 +67,10 @@ def run_sampled(cmd):
     return stdout, time.perf_counter() - t0, peak[0] / 2 ** 20
 
 
-def collection_run(input_path, out, workers, shard_size):
+def collection_run(input_path, out, workers, shard_size, scheduler=None):
+    where = ["--scheduler", scheduler] if scheduler else ["--workers", str(workers)]
     stdout, wall, peak = run_sampled([sys.executable, str(COLLECTION), str(input_path), "--out", str(out),
-                                      "--workers", str(workers), "--shard-size", str(shard_size), "--no-progress"])
+                                      *where, "--shard-size", str(shard_size), "--no-progress"])
     summary = json.loads(stdout.strip().splitlines()[-1])
     return {"workers": workers, "images": summary["images_this_run"], "faces": summary["faces_this_run"],
             "errors": summary["errors"], "wall_s": round(wall, 2), "start_s": summary["start_seconds"],
@@ -103,6 +106,30 @@ def make_tiny(folder, n):
         if i % 1000 == 0:
             sub.mkdir(parents=True, exist_ok=True)
         (sub / f"tiny_{i:07d}.png").write_bytes(data)
+
+
+def external_cluster_run(input_path, out, workers, port=18799):
+    """collection_run on a cluster of `dask scheduler` + `dask worker` processes: the
+    driver's RSS alone (with a local cluster, the scheduler lives in the driver's process)
+    -> the run's figures + the scheduler's peak RSS."""
+    dask = Path(sys.executable).with_name("dask")
+    scheduler = subprocess.Popen([str(dask), "scheduler", "--port", str(port), "--dashboard-address", ":0"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = None
+    try:
+        time.sleep(3)
+        worker = subprocess.Popen([str(dask), "worker", f"tcp://127.0.0.1:{port}", "--nworkers", str(workers),
+                                   "--nthreads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                  env=SINGLE_THREAD)
+        time.sleep(5)
+        result = collection_run(input_path, out, workers, 500, scheduler=f"tcp://127.0.0.1:{port}")
+        result["scheduler_rss_mib_at_end"] = round(psutil.Process(scheduler.pid).memory_info().rss / 2 ** 20, 1)
+        return result
+    finally:
+        for proc in (worker, scheduler):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=60)
 
 
 def estimate(per_core, images=1_000_000, machines=(1, 10, 100), cores=16, price=0.04):
@@ -148,9 +175,12 @@ def main():
         for n in args.tiny:
             make_tiny(tmp / f"tiny_{n}", n)
             r = collection_run(tmp / f"tiny_{n}", tmp / f"tiny_out_{n}", 2, 500)
-            result["driver_memory"].append({"listed_images": n, "shard_size": 500, **r})
-            print(f"{n} tiny images: driver peak RSS {r['driver_peak_rss_mib']:.0f} MiB, "
-                  f"{r['images_per_s']:.0f} images/s", flush=True)
+            e = external_cluster_run(tmp / f"tiny_{n}", tmp / f"tiny_ext_{n}", 2)
+            result["driver_memory"].append({"listed_images": n, "shard_size": 500, "local_cluster": r,
+                                            "external_cluster": e})
+            print(f"{n} tiny images: driver peak RSS {r['driver_peak_rss_mib']:.1f} MiB with its local cluster's "
+                  f"scheduler, {e['driver_peak_rss_mib']:.1f} MiB alone (external scheduler: "
+                  f"{e['scheduler_rss_mib_at_end']:.1f} MiB at the end); {r['images_per_s']:.0f} images/s", flush=True)
     if 1 in rates:
         # the per-core rate: images per CPU second of the 1-worker run (what one core does when it
         # is not shared; the wall rate of that run also counts time other processes took)

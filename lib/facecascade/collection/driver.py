@@ -137,8 +137,8 @@ def run_collection(input_spec, out, detector_flags, align=False, align_size=112,
 
 
 class ShardRunner:
-    """Submits the shards whose done marker does not match their listing, at most
-    `in_flight` at a time, and collects their results."""
+    """Submits the shards whose done marker does not match their listing, at most two per
+    worker thread at a time, and collects their results."""
 
     def __init__(self, client, store, job, counts, progress=True):
         self.client, self.store, self.job, self.counts = client, store, job, counts
@@ -146,7 +146,6 @@ class ShardRunner:
         self.count_workers()
         self.skipped, self.failed, self.done, self.cpu_seconds = 0, [], 0, 0.0
         self.progress = Progress(0, enabled=progress)
-        self.show_progress = progress
 
     def count_workers(self):
         """Worker threads of the cluster (workers may join or leave one we did not start),
