@@ -131,5 +131,14 @@ class LandmarkCascade:
         return [CascadeResult(p1, p2, r1, r2, c)
                 for p1, p2, r1, r2, c in zip(l1, points, regions, l2_regions, clamped)]
 
+    def predict_detections(self, image, detections):
+        """The refined 5 points (N, 5, 2) of every face our MTCNN found in `image`
+        (mtcnn.Detections), all faces in one level-1 and one level-2 forward."""
+        if not len(detections):
+            return np.zeros((0, 5, 2))
+        boxes = [tuple(float(v) for v in b) for b in detections.boxes]
+        refined = self.predict_batch([image] * len(boxes), boxes=boxes, margin=DETECTOR_BOX_MARGIN)
+        return np.stack([np.asarray(r.points, dtype=np.float64).reshape(5, 2) for r in refined])
+
     def predict(self, image, box=None, region=None, margin=None) -> CascadeResult:
         return self.predict_batch([image], [box], None if region is None else [region], margin)[0]
