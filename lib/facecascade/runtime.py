@@ -147,10 +147,12 @@ class OpenCVNet:
         if threads:
             cv2.setNumThreads(int(threads))   # process-wide in OpenCV
         if path.is_file():
+            self.source = path
             self.net = cv2.dnn.readNetFromONNX(str(path))
         elif precision == "fp32" and hasattr(cv2.dnn, "readNetFromCaffe"):
             # OpenCV 4 on a net not exported yet (a freshly trained one)
             _check_files(prototxt, weights)
+            self.source = Path(weights)
             self.net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights))
         else:
             raise FileNotFoundError(f"{path}: model file not found (OpenCV {cv2.__version__} reads ONNX: "
@@ -195,9 +197,10 @@ def add_runtime_arguments(parser, default="auto"):
                         help=f"runtime of the nets (default {default}): caffe = pycaffe (our build), "
                              "onnx = onnxruntime on the exported .onnx files, opencv = OpenCV's dnn on them, "
                              "auto = caffe if built")
-    parser.add_argument("--threads", type=int, default=None, metavar="N",
-                        help="threads per net for onnx (default 1) and opencv (default: OpenCV's); "
-                             "pycaffe: OPENBLAS_NUM_THREADS")
+    if "--threads" not in parser._option_string_actions:  # a bench adapter has its own (the same meaning)
+        parser.add_argument("--threads", type=int, default=None, metavar="N",
+                            help="threads per net for onnx (default 1) and opencv (default: OpenCV's); "
+                                 "pycaffe: OPENBLAS_NUM_THREADS")
     parser.add_argument("--precision", choices=PRECISIONS, default="fp32",
                         help="fp32, or int8: the quantised *_int8.onnx models (onnx and opencv backends)")
     caffe_loader.add_device_arguments(parser)

@@ -23,12 +23,13 @@ DEMO_CUHK = DEMO_DATA / "cuhk" / "test_net7876_demo.txt"
 DEMO_PHOTOS = DEMO_DATA / "celeba"
 
 
-def real_inputs(landmarks_list=DEMO_CUHK, photos=DEMO_PHOTOS):
-    """{net: [input batches]} made of real images as the cascade and detector see them."""
+def real_inputs(photos=None):
+    """{net: [input batches]} made of real images as the cascade and detector see them: the
+    faces of the demo cuhk list, and `photos` of the demo photos (default all 8)."""
     from facecascade.onnx_quant import detector_calibration, landmark_calibration
 
-    return {**landmark_calibration(faces=10**6, list_file=landmarks_list),
-            **detector_calibration(images=10**6, folder=photos)}
+    return {**landmark_calibration(faces=10**6, list_file=DEMO_CUHK),
+            **detector_calibration(images=photos or 10**6, folder=DEMO_PHOTOS)}
 
 
 def main(argv=None, doc=None):
