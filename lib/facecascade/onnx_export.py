@@ -161,8 +161,8 @@ class _Builder:
         1.7-1.9x faster with these three ops: docs/notebook/2026-12-07-onnx.md)."""
         slope = self.blobs(layer, 1)[0].reshape(-1)
         # per channel: (C, 1, 1) broadcasts over N x C x H x W; after an InnerProduct
-        # the blob is N x C and the slope (C,)
-        shape = (-1,) if self._is_flat(layer.bottom[0]) else (-1, 1, 1)
+        # the blob is N x C and the slope (1, C) (OpenCV 4 misreads a (C,) one in int8 models)
+        shape = (1, -1) if self._is_flat(layer.bottom[0]) else (-1, 1, 1)
         negative = self.add("Min", [bottoms[0], self.const(f"{layer.name}/zero", np.float32(0))],
                             f"{layer.name}/neg", f"{layer.name}/min")
         scaled = self.add("Mul", [negative, self.const(f"{layer.name}/slope-1", (slope - 1).reshape(shape))],
@@ -217,7 +217,7 @@ class _Builder:
 
     def _affine(self, layer, bottom, out, scale, bias):
         """x * scale + bias per channel (axis 1)."""
-        shape = (-1,) if self._is_flat(layer.bottom[0]) else (-1, 1, 1)
+        shape = (1, -1) if self._is_flat(layer.bottom[0]) else (-1, 1, 1)
         mul_out = out if bias is None else f"{layer.name}/scaled"
         self.add("Mul", [bottom, self.const(f"{layer.name}/scale", scale.reshape(shape))], mul_out,
                  f"{layer.name}/mul")
