@@ -182,7 +182,7 @@ def test_onnx_example_runs_level_1_with_onnxruntime_alone(tmp_path):
     source = (REPO_ROOT / "3_demo/Code/onnx_example.py").read_text()
     assert "facecascade" not in source.replace('no facecascade', '') and "caffe" not in source.lower().replace(
         "no caffe", "")
-    assert len(source.splitlines()) <= 20
+    assert len(source.splitlines()) <= 25   # the README shows it whole
     l1 = LandmarkCascade(*SHIPPED["l1"], backend="onnx")
     for r in read_cuhk(DEMO_CUHK)[:3]:
         out = subprocess.run([sys.executable, str(REPO_ROOT / "3_demo/Code/onnx_example.py"),
