@@ -56,7 +56,7 @@ def main(argv=None, doc=None):
               f"on {sum(len(b) for b in inputs[name])} real inputs: "
               f"{', '.join(f'{k} {v:.2g}' for k, v in diffs.items())}{'' if ok else '  FAILED'}")
     if args.int8:
-        from facecascade.onnx_quant import detector_calibration, landmark_calibration, quantize
+        from facecascade.onnx_quant import QUANTIZED_OPS, detector_calibration, landmark_calibration, quantize
 
         calib = {}
         if {"l1", "l2"} & set(args.nets):
@@ -65,7 +65,7 @@ def main(argv=None, doc=None):
             calib.update(detector_calibration())
         for name in args.nets:
             weights = SHIPPED_NETS[name][1]
-            path = quantize(onnx_path(weights), onnx_path(weights, "int8"), calib[name])
+            path = quantize(onnx_path(weights), onnx_path(weights, "int8"), calib[name], QUANTIZED_OPS.get(name))
             report[name].update(int8=str(path), int8_bytes=path.stat().st_size,
                                 calibration_inputs=sum(len(b) for b in calib[name]))
             print(f"{name}: {path} ({path.stat().st_size:,} bytes, calibrated on "
