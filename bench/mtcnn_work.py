@@ -33,11 +33,11 @@ import numpy as np
 from tqdm import tqdm
 
 from facecascade.caffe_loader import import_caffe
-from facecascade.images import SkippedImages
 from facecascade.machine import describe, matmul_gflops
 from facecascade.mtcnn import add_detector_arguments, detector_from_args
 from facecascade.nets import forward_flops
 from facecascade.paths import SHARED_DATA
+from facecascade.skips import Skips
 from facecascade.wider import read_wider
 
 DEFAULT_GT = SHARED_DATA / "wider_eval" / "wider_face_val_bbx_gt_subset.txt"
@@ -94,7 +94,7 @@ def main(argv=None):
     flops = {key: [] for key in keys + ["total"]}
     inputs = {key: [] for key in keys}             # P-Net: pixels of its inputs; R/O-Net: crops
     seconds = {key: [] for key in keys + ["total"]}
-    skipped = SkippedImages()
+    skipped = Skips()
     for g in tqdm(gt, desc="detect", file=sys.stderr):
         image = skipped.read(images_dir / g.name, where=f"{args.gt}:{g.line}")
         if image is None:

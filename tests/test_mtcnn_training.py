@@ -592,15 +592,9 @@ def test_mining_the_whole_detector_keeps_its_false_boxes_only(caffe, test_data):
     """mine_hard_examples.py --stages 3: on a CelebA photo where the shipped detector also
     boxes the dress below the face, with that face as the ground truth, the samples are the
     false box alone, a negative cropped as the detector crops its candidates."""
-    import importlib.util
-
     from facecascade.boxes import iou_matrix
     from facecascade.mtcnn import MTCNN
-    from facecascade.paths import REPO_ROOT
-    spec = importlib.util.spec_from_file_location("mine_hard_examples",
-                                                  REPO_ROOT / "mtcnn" / "2_train_rnet" / "mine_hard_examples.py")
-    mine = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mine)
+    from facecascade.mtcnn import mining as mine
     img = read_image(test_data / "celeba_small" / "000275.jpg")
     det = MTCNN(caffe=caffe, min_score=0.1)
     out = det.detect(img)
