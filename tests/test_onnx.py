@@ -5,7 +5,8 @@ Tolerances stated here: every output of an exported net within 1e-4 of pycaffe's
 (export_onnx.TOLERANCE); cascade points on onnx fp32 within 0.01 px of pycaffe's; the
 detector's boxes and points within 0.05 px and scores within 1e-3 (soft-NMS's decay
 multiplies the nets' 1e-6 differences); int8: cascade points within
-2 % of the face box side on average, the detector finding the same faces (IoU >= 0.8).
+2 % of the face box side on average, the detector finding each face pycaffe scores >= 0.85
+(IoU >= 0.6: int8 box regression moves a profile face's box by up to ~15 % of its side).
 """
 import json
 import subprocess
@@ -144,8 +145,8 @@ def test_onnx_backend_detector_gives_pycaffe_boxes(caffe, astronaut):
         assert np.abs(a.boxes - b.boxes).max() < 0.05 and np.abs(a.scores - b.scores).max() < 1e-3
         assert np.abs(a.points - b.points).max() < 0.05
         c = int8.detect(img)
-        best = a.boxes[np.argmax(a.scores)]
-        assert max(_iou(best, box) for box in c.boxes) >= 0.8
+        for box in a.boxes[a.scores >= 0.85]:
+            assert max(_iou(box, other) for other in c.boxes) >= 0.6
 
 
 def _iou(a, b):
