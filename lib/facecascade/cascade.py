@@ -22,7 +22,7 @@ BOX_MARGIN = 0.15
 # ... and around a box of our MTCNN: none.  The detector's boxes follow WIDER's
 # convention (forehead to chin), larger than the CUHK boxes level 1 was trained on,
 # so BOX_MARGIN around them makes level 1's region too large (chosen on cuhk train
-# with mtcnn/5_evaluate/compare_landmarks.py --box-margin; mtcnn/README).
+# with mtcnn/5_evaluate/compare_landmarks.py --box-margin; docs/METHOD.md).
 DETECTOR_BOX_MARGIN = 0.0
 # How the shipped models are meant to be used (box margin, level-2 crop factor).
 MODEL_CARD = DEMO_DATA / "cascade.json"
@@ -132,6 +132,15 @@ class LandmarkCascade:
             points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, unit2)]
         return [CascadeResult(p1, p2, r1, r2, c)
                 for p1, p2, r1, r2, c in zip(l1, points, regions, l2_regions, clamped)]
+
+    def predict_detections(self, image, detections):
+        """The refined 5 points (N, 5, 2) of every face our MTCNN found in `image`
+        (mtcnn.Detections), all faces in one level-1 and one level-2 forward."""
+        if not len(detections):
+            return np.zeros((0, 5, 2))
+        boxes = [tuple(float(v) for v in b) for b in detections.boxes]
+        refined = self.predict_batch([image] * len(boxes), boxes=boxes, margin=DETECTOR_BOX_MARGIN)
+        return np.stack([np.asarray(r.points, dtype=np.float64).reshape(5, 2) for r in refined])
 
     def predict(self, image, box=None, region=None, margin=None) -> CascadeResult:
         return self.predict_batch([image], [box], None if region is None else [region], margin)[0]

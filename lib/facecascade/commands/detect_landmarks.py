@@ -26,17 +26,24 @@ from facecascade.runtime import runtime_options
 from facecascade.skips import Skips, add_strict_argument
 
 
+def add_landmark_arguments(ap):
+    """The aligned-crop flags of every command that runs detector + cascade
+    (detect_landmarks.py, process_collection.py)."""
+    ap.add_argument("--align", action="store_true", help="write 112x112 aligned faces")
+    ap.add_argument("--align-size", type=int, default=112)
+    return ap
+
+
 def main(argv=None, doc=None):
     ap = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="+", help="image files, folders or .txt lists of images")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "3_demo" / "Result" / "detect_landmarks")
-    ap.add_argument("--align", action="store_true", help="write 112x112 aligned faces")
-    ap.add_argument("--align-size", type=int, default=112)
+    add_landmark_arguments(ap)
     add_detector_arguments(ap)
     add_strict_argument(ap)
     args = ap.parse_args(argv)
 
-    from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
+    from facecascade.cascade import LandmarkCascade
     from facecascade.drawing import GREEN, RED, YELLOW, draw_box, draw_points
     from facecascade.geometry import align_face
 
@@ -56,11 +63,8 @@ def main(argv=None, doc=None):
             note_no_face(where, det)
         drawn = img.copy()
         entries = []
-        # all faces of the image in one level-1 and one level-2 forward
-        refined = lc.predict_batch([img] * len(faces), boxes=[tuple(float(v) for v in b) for b in faces.boxes],
-                                   margin=DETECTOR_BOX_MARGIN)
-        for k, (box, score, onet_pts, res) in enumerate(zip(faces.boxes, faces.scores, faces.points, refined)):
-            pts = np.asarray(res.l2, dtype=np.float64).reshape(5, 2)
+        refined = lc.predict_detections(img, faces)
+        for k, (box, score, onet_pts, pts) in enumerate(zip(faces.boxes, faces.scores, faces.points, refined)):
             entries.append({"box": [round(float(v), 2) for v in box], "score": round(float(score), 5),
                             "onet_landmarks": np.round(onet_pts, 2).tolist(),
                             "landmarks": np.round(pts, 2).tolist()})
