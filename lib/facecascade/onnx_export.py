@@ -158,7 +158,7 @@ class _Builder:
         """x + (slope - 1) * min(x, 0): PReLU in three plain ops.  onnxruntime's PRelu
         kernel with a per-channel slope is its slowest node here (P-Net on a 700 x 1000
         level: PReLU1 took 171 ms of 600, 24 ns per value; R-Net and O-Net forwards run
-        1.7-1.9x faster with these three ops: docs/notebook/2026-12-07-onnx.md)."""
+        1.7-1.9x faster with these three ops: the ONNX entry of docs/notebook)."""
         slope = self.blobs(layer, 1)[0].reshape(-1)
         # per channel: (C, 1, 1) broadcasts over N x C x H x W; after an InnerProduct
         # the blob is N x C and the slope (1, C) (OpenCV 4 misreads a (C,) one in int8 models)
