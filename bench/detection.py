@@ -85,7 +85,7 @@ def main(argv=None):
     # the reference pipeline's cost and accuracy with the same nets
     runs.append(("ours", "ours: our MTCNN, no second look (pycaffe)",
                  ["--backend", "caffe", "--rescore-rounds", "0", *mf]))
-    # the opt-in accuracy setting (mtcnn/README "Mirror scoring and a finer pyramid")
+    # the opt-in accuracy setting (docs/METHOD.md, "Mirror scoring")
     runs.append(("ours", "ours: our MTCNN, accuracy setting (pycaffe)",
                  ["--backend", "caffe", "--mirror-stages", "rnet", "--factor", "0.8", *mf]))
     labels = {"facenet_pytorch": "facenet-pytorch MTCNN", "mtcnn_ipazc": "mtcnn (ipazc)",

@@ -22,7 +22,7 @@ BOX_MARGIN = 0.15
 # ... and around a box of our MTCNN: none.  The detector's boxes follow WIDER's
 # convention (forehead to chin), larger than the CUHK boxes level 1 was trained on,
 # so BOX_MARGIN around them makes level 1's region too large (chosen on cuhk train
-# with mtcnn/5_evaluate/compare_landmarks.py --box-margin; mtcnn/README).
+# with mtcnn/5_evaluate/compare_landmarks.py --box-margin; docs/METHOD.md).
 DETECTOR_BOX_MARGIN = 0.0
 # How the shipped models are meant to be used (box margin, level-2 crop factor).
 MODEL_CARD = DEMO_DATA / "cascade.json"

@@ -67,11 +67,7 @@ class CaffeNet:
         self.output_names = list(self.net.outputs)
 
     def _select_device(self):
-        if self.gpu is None:
-            self.caffe.set_mode_cpu()
-        else:
-            self.caffe.set_device(self.gpu)
-            self.caffe.set_mode_gpu()
+        caffe_loader.select_device(self.caffe, self.gpu)
 
     def forward(self, batch):
         self._select_device()

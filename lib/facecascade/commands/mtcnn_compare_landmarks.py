@@ -5,7 +5,7 @@ For each test image the MTCNN detection that overlaps the annotated face box
 most is taken (IoU >= --min-iou; CUHK boxes are tighter than detector boxes,
 hence a low default); images without one count as missed for both.
 NME = mean over the 5 points of ||pred - gt|| / ||gt left eye - gt right eye||
-(../shared/docs/METRICS.md).  The last line printed is one JSON object.
+(docs/METRICS.md).  The last line printed is one JSON object.
 """
 import os
 

@@ -1,7 +1,7 @@
 """Step 5: evaluate the MTCNN detector on WIDER-format ground truth.
 
 AP at IoU 0.5 (VOC all-point) over all valid faces and by gt height bucket
-(large >= 50, medium 20-50, small < 20 px), per ../shared/docs/METRICS.md;
+(large >= 50, medium 20-50, small < 20 px), per docs/METRICS.md;
 PR-curve PNG and the detections (WIDER prediction format, x y w h score)
 under --out.  Timing: wall seconds of detect() per image (decoding
 excluded), single thread, median.  The last line printed is one JSON object:

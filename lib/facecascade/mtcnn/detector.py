@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..boxes import apply_regression, drop_nested, nms, soft_nms, square
+from ..caffe_loader import select_device
 from ..runtime import load_net, resolve_backend
 from .config import (
     NESTED_AREA_RATIO,
@@ -122,11 +123,7 @@ class MTCNN:
         self.heads = DEPLOY_OUTPUTS
 
     def _select_device(self):
-        if self.gpu is None:
-            self.caffe.set_mode_cpu()
-        else:
-            self.caffe.set_device(self.gpu)
-            self.caffe.set_mode_gpu()
+        select_device(self.caffe, self.gpu)
 
     # -- stage 1 -----------------------------------------------------------
     def _forward(self, key, x):
