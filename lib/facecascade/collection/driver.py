@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -37,10 +38,7 @@ def dask_client(workers=None, scheduler=None):
     import dask
     from distributed import Client, LocalCluster
 
-    # the scheduler keeps the workers' progress events of each topic up to this many (memory)
-    config = {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
-              "distributed.scheduler.events-log-length": 10_000}
-    with dask.config.set(config):
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
         if scheduler:
             try:
                 client = Client(scheduler, timeout=30)
@@ -136,6 +134,21 @@ def run_collection(input_spec, out, detector_flags, align=False, align_size=112,
     return summary
 
 
+@contextlib.contextmanager
+def stop_on_ctrl_c():
+    """An Event that Ctrl-C (SIGINT) sets, in place of a KeyboardInterrupt raised wherever
+    the main thread happens to be (inside the Dask client's calls it may be lost)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class ShardRunner:
     """Submits the shards whose done marker does not match their listing, at most two per
     worker thread at a time, and collects their results."""
@@ -173,25 +186,33 @@ class ShardRunner:
         self.client.subscribe_topic(PROGRESS_TOPIC, self.progress.on_event)
         shards, futures = self.pending(n_shards), {}
         try:
-            while True:
-                while len(futures) < self.count_workers():
-                    nxt = next(shards, None)
-                    if nxt is None:
-                        break
-                    shard, keys = nxt
-                    futures[self.client.submit(process_shard, self.job, shard, keys, pure=False, retries=1,
-                                               key=f"collection-shard-{shard}-{keys_digest(keys)[:12]}")] = shard
-                if not futures:
-                    break
-                finished = [f for f in futures if f.done()]
-                for f in finished:
-                    self.collect(f, futures.pop(f))
-                if not finished:
-                    time.sleep(0.2)
-                self.progress.refresh()
+            with stop_on_ctrl_c() as stop:
+                self.submit_and_collect(shards, futures, stop)
         finally:
             self.client.unsubscribe_topic(PROGRESS_TOPIC)
             self.progress.close()
+
+    def submit_and_collect(self, shards, futures, stop):
+        """Keep two shards per worker thread in flight until every shard is done; Ctrl-C
+        (`stop` set) ends the run at the next check (a finished shard is kept, the others
+        run again next time)."""
+        while not stop.is_set():
+            while len(futures) < self.count_workers():
+                nxt = next(shards, None)
+                if nxt is None:
+                    break
+                shard, keys = nxt
+                futures[self.client.submit(process_shard, self.job, shard, keys, pure=False, retries=1,
+                                           key=f"collection-shard-{shard}-{keys_digest(keys)[:12]}")] = shard
+            if not futures:
+                return
+            finished = [f for f in futures if f.done()]
+            for f in finished:
+                self.collect(f, futures.pop(f))
+            if not finished:
+                time.sleep(0.2)
+            self.progress.refresh()
+        raise KeyboardInterrupt
 
     def collect(self, future, shard):
         if future.status == "finished":
