@@ -5,8 +5,8 @@
 # non-faces (--gray-share), and O-Net's points trained on the detector's own boxes
 # (3_train_onet/mine_landmark_crops.py), then its landmark head refitted in closed form.
 #
-#   bash mtcnn/run_precision_round.sh                 # NAME=r20, all steps, one process at a time
-#   STEPS="data48 onet" bash mtcnn/run_precision_round.sh      # some steps (order kept)
+#   bash experiments/rounds/run_precision_round.sh                 # NAME=r20, all steps, one process at a time
+#   STEPS="data48 onet" bash experiments/rounds/run_precision_round.sh      # some steps (order kept)
 #
 # Steps (each sampling / mining step skips an .npz that exists; delete it to remake it):
 #   screen  sample_negatives.py --screen -> mtcnn/negatives_screened.txt (committed; photos dropped)
@@ -25,7 +25,7 @@
 # on wider_train, half of the rest from the mined candidates (hard_*.npz); GRAY (0.25): at least that
 # share of the face crops and of the non-face crops is grayscale, in equal shares.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 PY=${PY:-.venv/bin/python}
 NAME=${NAME:-r20}
@@ -36,7 +36,7 @@ NEG_SHARE=${NEG_SHARE:-0.3} FALSE_SHARE=${FALSE_SHARE:-0.1} GRAY=${GRAY:-0.25}
 D=mtcnn/Data R=mtcnn/Result
 START=$R/start_$REF
 mkdir -p $D $R
-bash mtcnn/models_at.sh "$REF" $START
+bash experiments/common/models_at.sh "$REF" $START
 step() { [[ "$STEPS" == *" $1 "* ]]; }
 build() { local out=$1; shift; [ -f "$out" ] || { echo "$(date -u +%T) $out"; "$@" > "${out%.npz}.out" 2>&1; }; }
 FLAGS=(--lr 1e-4 --box-weight 1.0 --pos-iou 0.5 --occlusion 0.3 --blur-weight 3 --save-every 500

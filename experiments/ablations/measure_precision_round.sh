@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 35's targets, the shipped det1-3 (mtcnn/model) and a candidate model folder side by side in one
 # run, one process at a time, single thread (measurement only):
-#   bash mtcnn/measure_precision_round.sh mtcnn/Result/model_r20 [LABEL]
+#   bash experiments/ablations/measure_precision_round.sh mtcnn/Result/model_r20 [LABEL]
 # 1. bench/false_boxes.py: boxes per 100 photos at the default threshold and at 0.9 on the held-out
 #    tenth of negatives/ and the CUHK one-face test photos (other boxes, found %); the peers where
 #    bench/setup_peers.sh installed them (skipped with the reason otherwise)
@@ -13,10 +13,10 @@
 # 5. speed on the astronaut, alternating shipped / candidate / shipped / candidate (benchmark_speed.py)
 # Outputs: mtcnn/Data/measure_LABEL_*.out (each ends with its JSON line), bench/Result/false_boxes_LABEL.out
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 PY=${PY:-.venv/bin/python}
-[ $# -ge 1 ] || { echo "usage: bash mtcnn/measure_precision_round.sh MODEL_DIR [LABEL]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: bash experiments/ablations/measure_precision_round.sh MODEL_DIR [LABEL]" >&2; exit 2; }
 M=$1
 L=${2:-$(basename "$M")}
 STEPS=" ${STEPS:-nme false wider gray speed} "
