@@ -9,7 +9,7 @@
 #   STEPS="data48 onet" bash experiments/rounds/run_precision_round.sh      # some steps (order kept)
 #
 # Steps (each sampling / mining step skips an .npz that exists; delete it to remake it):
-#   screen  sample_negatives.py --screen -> mtcnn/negatives_screened.txt (committed; photos dropped)
+#   screen  sample_negatives.py --screen -> mtcnn/recipes/negatives_screened.txt (committed; photos dropped)
 #   data48  random_48 (round 3's flags, no landmark crops: O-Net's points come from landmarks_48),
 #           hard_48 (P-Net + R-Net candidates on wider_train + 300 CUHK photos), negatives_48
 #           (random + R-Net candidates on the face-free photos), false_48 (the whole detector's false
@@ -42,7 +42,7 @@ build() { local out=$1; shift; [ -f "$out" ] || { echo "$(date -u +%T) $out"; "$
 FLAGS=(--lr 1e-4 --box-weight 1.0 --pos-iou 0.5 --occlusion 0.3 --blur-weight 3 --save-every 500
        --negatives-share "$NEG_SHARE" --gray-share "$GRAY")
 
-step screen && [ ! -f mtcnn/negatives_screened.txt ] && \
+step screen && [ ! -f mtcnn/recipes/negatives_screened.txt ] && \
     $PY mtcnn/0_sampling/sample_negatives.py --screen --model-dir $START > $D/screen_negatives.out 2>&1
 if step data48; then
     build $D/random_48.npz $PY mtcnn/0_sampling/sample_random.py --size 48 --wider-every 1 --wider-neg 20 \

@@ -9,7 +9,7 @@ The set was collected as "no face" backgrounds, but a few photos hold faces (a
 drawn face, a grid of face photos): the training part is screened first
 (mtcnn/0_sampling/sample_negatives.py --screen): a photo where the shipped
 detector scores a box >= SCREEN_CUT is dropped and listed in
-mtcnn/negatives_screened.txt (committed, so a fresh clone samples the same photos).
+mtcnn/recipes/negatives_screened.txt (committed, so a fresh clone samples the same photos).
 
 Every crop of a kept photo is a negative (kind NEG): random squares of any size
 (`random_negative_boxes`) and the candidates the detector's stages keep on it
@@ -27,7 +27,7 @@ from .paths import REPO_ROOT, SHARED_DATA
 from .skips import InputError
 
 NEGATIVES_LIST = SHARED_DATA / "negatives" / "negatives.txt"
-SCREENED_LIST = REPO_ROOT / "mtcnn" / "negatives_screened.txt"
+SCREENED_LIST = REPO_ROOT / "mtcnn" / "recipes" / "negatives_screened.txt"
 HELD_OUT_EVERY, HELD_OUT_REST = 10, 9
 SCREEN_CUT = 0.98
 # the candidates whose crops a net is trained on: those of the stage before it

@@ -1,6 +1,6 @@
 """Negatives from the face-free photos of ../shared/data/negatives (training part only).
 
-  python mtcnn/0_sampling/sample_negatives.py --screen            # -> mtcnn/negatives_screened.txt
+  python mtcnn/0_sampling/sample_negatives.py --screen            # -> mtcnn/recipes/negatives_screened.txt
   python mtcnn/0_sampling/sample_negatives.py --size 48           # -> mtcnn/Data/negatives_48.npz
   python mtcnn/0_sampling/sample_negatives.py --size 24           # -> mtcnn/Data/negatives_24.npz
   python mtcnn/0_sampling/sample_negatives.py --size 12           # -> mtcnn/Data/negatives_12.npz
