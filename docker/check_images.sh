@@ -170,7 +170,10 @@ sum_owner() {
   local bad; bad=$(find "$WORK" -mindepth 1 ! -user "${RUN_USER%:*}" | head -3)
   if [ -n "$bad" ]; then echo "FAILED: not the user's: $bad"; else echo "$(find "$WORK" -type f | wc -l) files, all uid ${RUN_USER%:*}"; fi
 }
-sum_pytest() { grep -E '^=+ .*(passed|failed|error).* =+$' "$1" | tail -1 | sed 's/=//g; s/^ *//; s/ *$//'; }
+sum_pytest() {  # pytest's closing line, "N passed, M skipped in 1.23s" (-q) or between "="s
+  grep -E '[0-9]+ (passed|failed|errors?|skipped).* in [0-9.]+s' "$1" | tail -1 |
+    sed 's/=//g; s/^ *//; s/ in [0-9.]*s.*//'
+}
 
 # the tree docker build sends (tracked and untracked files that git does not ignore)
 context_tar() { (cd "$REPO" && git ls-files -z --cached --others --exclude-standard |
@@ -182,18 +185,6 @@ cuda_build_test() {  # tests/test_cuda_build.py in the CUDA image's build stage
       /opt/venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
       export CUDA_TEST_ARCH="$(sed -n "s/^cuda_arch: //p" /opt/caffe/build_info.txt)"
       /opt/venv/bin/python -m pytest -p no:cacheprovider -q -rs tests/test_cuda_build.py'
-}
-
-run_as_user() {  # IMAGE ARGS...: docker run as RUN_USER with the work folders mounted
-  local image=$1; shift
-  docker run --rm --user "$RUN_USER" --shm-size 1g \
-    -v "$SHARED/data:/data/facecascade:ro" -e FACECASCADE_DATA=/data/facecascade \
-    -v "$WORK/results/0_raw_data/Data:/workspace/0_raw_data/Data" \
-    -v "$WORK/results/1_level_1/Data:/workspace/1_level_1/Data" \
-    -v "$WORK/results/1_level_1/Result:/workspace/1_level_1/Result" \
-    -v "$WORK/results/3_demo/Result:/workspace/3_demo/Result" \
-    -v "$WORK/photos:/photos:ro" -v "$WORK/detect:/out" \
-    "facecascade:$image" "$@"
 }
 
 check_image() {
@@ -216,24 +207,36 @@ check_image() {
     return
   fi
   BUILD_MIN[$image]=$(awk -v s=$(( $(date +%s) - start )) 'BEGIN { printf "%.1f", s / 60 }')
+  # a build whose Caffe layer came from Docker's cache says so (its minutes are not a build's)
+  grep -q '^\[build_caffe\] compiled in' "$OUT/$image/build.log" ||
+    BUILD_MIN[$image]="${BUILD_MIN[$image]} (Caffe layer cached)"
   SIZE[$image]=$(docker image inspect -f '{{.Size}}' "facecascade:$image" | awk '{ printf "%.2f GB", $1 / 1e9 }')
   RESULT[$image.build]="ok"
   log "$image: built in ${BUILD_MIN[$image]} min, ${SIZE[$image]}"
 
-  step "$image" demo sum_demo run_as_user "$image" python 3_demo/Code/inference.py
-  step "$image" detect sum_detect run_as_user "$image" \
+  # the commands of docker/README.md, run from the work folder ($PWD there)
+  local img=facecascade:$image data=$SHARED/data
+  local user=(--user "$RUN_USER") mounts=(
+    -v "$data:/data/facecascade:ro" -e FACECASCADE_DATA=/data/facecascade
+    -v "$WORK/results/0_raw_data/Data:/workspace/0_raw_data/Data"
+    -v "$WORK/results/1_level_1/Data:/workspace/1_level_1/Data"
+    -v "$WORK/results/1_level_1/Result:/workspace/1_level_1/Result")
+  step "$image" demo sum_demo docker run --rm "${user[@]}" \
+    -v "$WORK/results/3_demo/Result:/workspace/3_demo/Result" "$img" python 3_demo/Code/inference.py
+  step "$image" detect sum_detect docker run --rm "${user[@]}" \
+    -v "$WORK/photos:/photos:ro" -v "$WORK/detect:/out" "$img" \
     python 3_demo/Code/detect_landmarks.py /photos --align --out /out
-  step "$image" train sum_train run_as_user "$image" bash -c "set -e
+  step "$image" train sum_train docker run --rm "${user[@]}" "${mounts[@]}" "$img" bash -c "set -e
     python 0_raw_data/Code/divide_tr_te.py --cuhk /data/facecascade/cuhk_facepoint/train_net7876.txt --test-fraction 0.05
     python 1_level_1/Code/0_gen_data/gen_data.py --limit 600
     python 1_level_1/Code/2_train/train.py --max-iter $TRAIN_ITERS --bn-batches 4"
-  step "$image" evaluate sum_eval run_as_user "$image" \
+  step "$image" evaluate sum_eval docker run --rm "${user[@]}" "${mounts[@]}" "$img" \
     python 1_level_1/Code/4_evaluate/evaluate.py \
       --list /data/facecascade/cuhk_facepoint/test_net7876.txt --format cuhk --limit 300 \
       --l1-deploy 1_level_1/Result/train/model/l1_folded_deploy.prototxt \
       --l1-model 1_level_1/Result/train/model/l1_folded.caffemodel
   step "$image" owner sum_owner true
-  step "$image" tests sum_pytest docker run --rm -v "$SHARED:/shared:ro" "facecascade:$image" \
+  step "$image" tests sum_pytest docker run --rm -v "$SHARED:/shared:ro" "$img" \
     python -m pytest -p no:cacheprovider -q
   if [ "$image" = cuda ]; then
     # the build stage (toolkit, compilers, the compiled tree) from the cache; the
