@@ -33,8 +33,6 @@ usage: bash docker/build_caffe.sh [options]
   --jobs N            parallel make jobs (default: nproc)
   --no-apt            do not install Debian packages (they must already be there)
   --no-venv           use the interpreter given by --python as is (no venv, no pip)
-  --deps-only         install the Debian packages and fill the venv, then stop (the
-                      Docker images cache them in a layer of their own)
   --no-package        do not install the facecascade package (lib/) into the venv (the
                       Docker images build Caffe before the project is copied in)
   --activate          record the prefix in <repo>/.caffe_prefix, which caffe_loader
@@ -64,7 +62,6 @@ JOBS=$(nproc)
 DO_APT=1
 DO_VENV=1
 DO_PACKAGE=1
-DEPS_ONLY=0
 ACTIVATE=auto
 PRINT_CONFIG=0
 
@@ -79,7 +76,6 @@ while [ $# -gt 0 ]; do
     --no-apt) DO_APT=0 ;;
     --no-venv) DO_VENV=0 ;;
     --no-package) DO_PACKAGE=0 ;;
-    --deps-only) DEPS_ONLY=1 ;;
     --activate) ACTIVATE=1 ;;
     --no-activate) ACTIVATE=0 ;;
     --print-config) PRINT_CONFIG=1 ;;
@@ -133,7 +129,6 @@ if [ "$DO_VENV" = 1 ]; then
 else
   PY=$(command -v "$PYTHON")
 fi
-if [ "$DEPS_ONLY" = 1 ]; then log "Debian packages and Python environment ready (--deps-only)"; exit 0; fi
 PY_INCLUDE=$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['include'])")
 PY_LIBDIR=$("$PY" -c "import sysconfig; print(sysconfig.get_config_var('LIBDIR'))")
 PY_VER=$("$PY" -c "import sys; print('%d.%d' % sys.version_info[:2])")
@@ -199,7 +194,7 @@ if [ "$MODE" = cuda ]; then
   # Makefile passes $(CXX) to nvcc as -ccbin, so all of Caffe is compiled with g++-11
   # (same libstdc++ ABI as the system's).
   if [ "$NVCC_MAJOR" -le 11 ] && [ "$(g++ -dumpversion 2>/dev/null | cut -d. -f1)" -gt 11 ] 2>/dev/null; then
-    [ "$PRINT_CONFIG" = 1 ] || command -v g++-11 >/dev/null ||
+    command -v g++-11 >/dev/null ||
       { echo "build_caffe.sh: CUDA $NVCC_MAJOR.$NVCC_MINOR needs g++-11 (apt-get install g++-11)" >&2; exit 1; }
     CUDA_CXX=g++-11
   fi

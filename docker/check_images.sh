@@ -182,7 +182,7 @@ context_tar() { (cd "$REPO" && git ls-files -z --cached --others --exclude-stand
 cuda_build_test() {  # tests/test_cuda_build.py in the CUDA image's build stage
   context_tar | docker run -i --rm -e CUDA_HOME=/usr/lib/nvidia-cuda-toolkit -e CAFFE_PREFIX=/opt/caffe \
     facecascade:cuda-build bash -c 'set -e; mkdir -p /tmp/src; tar -x -C /tmp/src; cd /tmp/src
-      /opt/venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+      /opt/venv/bin/python -m pip install -q --no-deps -e .
       export CUDA_TEST_ARCH="$(sed -n "s/^cuda_arch: //p" /opt/caffe/build_info.txt)"
       /opt/venv/bin/python -m pytest -p no:cacheprovider -q -rs tests/test_cuda_build.py'
 }

@@ -118,25 +118,10 @@ def env_of(instrs):
 
 
 def build_run_index(instrs):
-    """The RUN that compiles Caffe (the one before it, --deps-only, installs the packages
-    and the venv into a layer of their own)."""
     runs = [i for i, (instr, rest) in enumerate(instrs)
-            if instr == "RUN" and "docker/build_caffe.sh" in rest and "--deps-only" not in rest]
-    assert len(runs) == 1, "expected exactly one RUN that builds with docker/build_caffe.sh"
+            if instr == "RUN" and "docker/build_caffe.sh" in rest]
+    assert len(runs) == 1, "expected exactly one RUN that calls docker/build_caffe.sh"
     return runs[0]
-
-
-@pytest.mark.parametrize("which", ["cuda", "cpu"])
-def test_dependencies_layer_before_the_build(which, cuda_df, cpu_df):
-    """--deps-only fills the same venv with the same interpreter, from the files copied so far."""
-    instrs = cuda_df if which == "cuda" else cpu_df
-    deps = [i for i, (instr, rest) in enumerate(instrs) if instr == "RUN" and "--deps-only" in rest]
-    assert len(deps) == 1 and deps[0] < build_run_index(instrs)
-    argv = shlex.split(instrs[deps[0]][1])[2:]
-    build = build_argv(instrs)
-    for flag in ("--venv", "--python"):
-        assert argv[argv.index(flag) + 1] == build[build.index(flag) + 1]
-    assert set(_copy_sources(instrs, deps[0])) == {"requirements.txt", "docker/build_caffe.sh"}
 
 
 def build_argv(instrs, build_args=None):
@@ -174,16 +159,22 @@ def fake_cuda(tmp_path, release):
     nvcc.write_text("#!/bin/sh\necho 'nvcc: NVIDIA (R) Cuda compiler driver'\n"
                     f"echo 'Cuda compilation tools, release {release}, V{release}.0'\n")
     nvcc.chmod(0o755)
+    # CUDA 11 needs g++-11 (Debian's toolkit brings it); the script only looks for it
+    gxx = root / "bin" / "g++-11"
+    gxx.write_text("#!/bin/sh\necho 11\n")
+    gxx.chmod(0o755)
     for h in ("cublas_v2.h", "curand.h"):
         (root / "include" / h).write_text("")
     return root
 
 
 def print_config(argv, tmp_path, cuda_home=None):
-    """Run build_caffe.sh ARGV --print-config natively (no apt, no venv): its parser, its config."""
+    """Run build_caffe.sh ARGV --print-config natively (no apt, no venv): its parser, its config.
+    With a stand-in CUDA_HOME, its bin/ (nvcc, g++-11) comes first on PATH."""
     env = dict(os.environ, CAFFE_CACHE=str(tmp_path / "cache"))
     if cuda_home:
         env["CUDA_HOME"] = str(cuda_home)
+        env["PATH"] = f"{cuda_home}/bin:{env['PATH']}"
     cmd = ["bash", str(SCRIPT), *argv, "--no-apt", "--no-venv", "--python", sys.executable,
            "--print-config"]
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=REPO_ROOT)
@@ -540,9 +531,9 @@ def test_gpu_check_refuses_a_cpu_build_and_no_prefix(tmp_path):
 # --------------------------------------------------------------- the images' tools
 @pytest.mark.slow
 def test_runtime_libs_collects_what_the_caffe_install_loads(tmp_path):
-    """docker/runtime_libs.sh on our real Caffe install: OpenCV, glog, protobuf, OpenBLAS
-    land at their own paths (soname link and file), glibc and libstdc++ (in every image)
-    do not, and nothing libcaffe loads is missing from the closure."""
+    """docker/runtime_libs.sh on our real Caffe install: every library libcaffe loads (the
+    interpreter's aside) lands at its own path, OpenCV, glog, protobuf and OpenBLAS among
+    them, as the soname and the file it names, with the Debian packages they come from."""
     from facecascade import caffe_loader
     prefix = caffe_loader.caffe_prefix()
     if not prefix or not shutil.which("dpkg-query"):
@@ -552,22 +543,29 @@ def test_runtime_libs_collects_what_the_caffe_install_loads(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stdout + res.stderr
     names = {p.name for p in dest.rglob("*.so*")}
-    for lib in ("libopencv_core.so.406", "libglog.so.1", "libprotobuf.so.32", "libopenblas.so.0",
-                "libboost_python311.so.1.74.0"):
+    for lib in ("libopencv_core.so.406", "libopencv_videoio.so.406", "libglog.so.1", "libprotobuf.so.32",
+                "libopenblas.so.0", "libboost_python311.so.1.74.0"):
         assert lib in names, f"{lib} not collected: {sorted(names)[:20]} ..."
-    assert "libc.so.6" not in names and "libstdc++.so.6" not in names
     links = [p for p in dest.rglob("*.so*") if p.is_symlink()]
     assert links and all(p.resolve().is_file() and str(p.resolve()).startswith(str(dest)) for p in links)
     ldd = subprocess.run(["ldd", str(next(Path(prefix).glob("lib/libcaffe.so.*")))],
                          capture_output=True, text=True).stdout
-    needed = {m for m in re.findall(r"^\s*(\S+) => /", ldd, re.M)}
-    doc = dest / "usr/share/doc/facecascade-runtime-libs"
-    left_out = dict(line.split() for line in (doc / "left-out.txt").read_text().splitlines())
-    assert left_out.get("libc.so.6") == "libc6", "glibc is left out as part of every image"
-    lost = {n for n in needed if not n.startswith("libpython")} - names - set(left_out)
-    assert not lost, f"libraries libcaffe loads, neither collected nor left out for the base: {lost}"
-    packages = (doc / "packages.txt").read_text().split()
-    assert "libopencv-core406" in packages and "libc6" not in packages
+    needed = set(re.findall(r"^\s*(\S+) => /", ldd, re.M))
+    lost = {n for n in needed if not n.startswith("libpython")} - names
+    # left out only what the final stage's python3 and libpython3.11 bring along
+    deps = subprocess.run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+                           "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances",
+                           "python3", "libpython3.11"], capture_output=True, text=True).stdout
+    brought = {ln.split(":")[0] for ln in deps.splitlines() if ln and not ln.startswith(" ")}
+    if lost and len(brought) < 5:
+        pytest.skip("no apt lists here (apt-get update): cannot tell what python3 brings")
+    for lib in sorted(lost):
+        real = os.path.realpath(next(m for m in re.findall(r"\s(/\S+)", ldd) if m.endswith("/" + lib)))
+        owner = subprocess.run(["dpkg-query", "-S", real, real.removeprefix("/usr")], capture_output=True,
+                               text=True).stdout.split(":")[0]  # either path (merged /usr)
+        assert owner in brought, f"{lib} ({owner or 'no package'}) neither collected nor in the final stage"
+    packages = (dest / "usr/share/doc/facecascade-runtime-libs/packages.txt").read_text().split()
+    assert "libopencv-core406" in packages or "unpackaged" in packages
 
 
 def test_check_images_help_and_refusals(tmp_path):
