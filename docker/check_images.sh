@@ -155,12 +155,13 @@ sum_demo() {  # "done: 14 images, 14 faces, ..."
 }
 sum_detect() {
   local faces aligned
-  faces=$(json_field "$1" faces); aligned=$(find "$WORK/detect" -name '*.png' -path '*aligned*' | wc -l)
+  faces=$(json_field "$1" faces); aligned=$(find "$WORK/out" -name '*.png' -path '*aligned*' | wc -l)
   [ -n "$faces" ] && [ "$aligned" -gt 0 ] && echo "$faces faces, $aligned aligned crops"
 }
-sum_train() {
-  local model=$WORK/results/1_level_1/Result/train/model/l1_folded.caffemodel
-  [ -f "$model" ] && echo "$(grep -c . "$WORK/results/1_level_1/Result/train/train_log.csv") log lines, $(basename "$model")"
+sum_train() {  # train.py's last line: {"iter": 300, "test_loss": ..., "caffemodel": ...}
+  local it loss; it=$(json_field "$1" iter); loss=$(json_field "$1" test_loss)
+  [ -n "$it" ] && [ -f "$WORK/results/1_level_1/Result/train/model/l1_folded.caffemodel" ] &&
+    printf '%s iterations, held-out loss %.4f, l1_folded.caffemodel\n' "$it" "$loss"
 }
 sum_eval() {
   local m; m=$(json_field "$1" nme_l1)
@@ -193,7 +194,7 @@ check_image() {
   mkdir -p "$OUT/$image"
   WORK=$OUT/$image/work
   rm -rf "$WORK"
-  mkdir -p "$WORK"/results/{0_raw_data/Data,1_level_1/Data,1_level_1/Result,3_demo/Result} "$WORK/photos" "$WORK/detect"
+  mkdir -p "$WORK"/results/{0_raw_data/Data,1_level_1/Data,1_level_1/Result,3_demo/Result} "$WORK/photos" "$WORK/out"
   cp "$REPO/3_demo/Data/celeba/$(ls "$REPO/3_demo/Data/celeba" | grep -m1 '\.jpg$')" "$WORK/photos/"
   chown -R "$RUN_USER" "$WORK"
 
@@ -224,7 +225,7 @@ check_image() {
   step "$image" demo sum_demo docker run --rm "${user[@]}" \
     -v "$WORK/results/3_demo/Result:/workspace/3_demo/Result" "$img" python 3_demo/Code/inference.py
   step "$image" detect sum_detect docker run --rm "${user[@]}" \
-    -v "$WORK/photos:/photos:ro" -v "$WORK/detect:/out" "$img" \
+    -v "$WORK/photos:/photos:ro" -v "$WORK/out:/out" "$img" \
     python 3_demo/Code/detect_landmarks.py /photos --align --out /out
   step "$image" train sum_train docker run --rm "${user[@]}" "${mounts[@]}" "$img" bash -c "set -e
     python 0_raw_data/Code/divide_tr_te.py --cuhk /data/facecascade/cuhk_facepoint/train_net7876.txt --test-fraction 0.05
