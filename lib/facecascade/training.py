@@ -24,8 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from .caffe_loader import import_caffe
+from .paths import REPO_ROOT
 from .prototxt import check_net, read_net, read_solver, write_text
 from .records import LabelFormatError, read_label_list
+
+# the default solver of each landmark level (the seed's layout)
+SOLVERS = {1: REPO_ROOT / "1_level_1/Code/2_train/solver.prototxt",
+           2: REPO_ROOT / "2_level_2/Code/0_train/solver.prototxt"}
 
 
 def resolve_paths(solver_path, out_dir):
@@ -114,6 +119,31 @@ def plot_log(rows, path, title):
     save_figure(fig, path)
 
 
+def restore(solver, resume, weights, out_dir, log):
+    """resume: 'auto' (newest snapshot in out_dir/snapshot), 'none' or a .solverstate path;
+    else start from the caffemodel `weights` (fine-tuning), if given."""
+    state = None
+    if resume == "auto":
+        state = latest_snapshot(out_dir / "snapshot")
+    elif resume not in (None, "none"):
+        state = Path(resume)
+    if state:
+        solver.restore(str(state))
+        log(f"resumed from {state} at iteration {solver.iter}")
+    elif weights:
+        solver.net.copy_from(str(weights))
+        log(f"initialised from {weights}")
+
+
+def logged_rows(log_path, up_to_iter):
+    """The rows of a resumed run's train_log.csv up to the iteration it resumes at."""
+    if not log_path.is_file() or up_to_iter <= 0:
+        return []
+    with open(log_path) as f:
+        return [dict(r, iter=int(r["iter"]), train_loss=float(r["train_loss"]))
+                for r in csv.DictReader(f) if int(r["iter"]) <= up_to_iter]
+
+
 def run_training(solver_path, out_dir, max_iter=None, resume="auto", gpu=None,
                  display=None, bn_batches=50, log=print, weights=None):
     """Train; returns a summary dict. resume: 'auto' (newest snapshot), 'none' or a
@@ -134,25 +164,10 @@ def run_training(solver_path, out_dir, max_iter=None, resume="auto", gpu=None,
     display = display or solver_param.display or 100
 
     solver = caffe.get_solver(str(resolved_solver))
-    state = None
-    if resume == "auto":
-        state = latest_snapshot(out_dir / "snapshot")
-    elif resume not in (None, "none"):
-        state = Path(resume)
-    if state:
-        solver.restore(str(state))
-        log(f"resumed from {state} at iteration {solver.iter}")
-    elif weights:
-        solver.net.copy_from(str(weights))
-        log(f"initialised from {weights}")
-
+    restore(solver, resume, weights, out_dir, log)
     batch = solver.net.blobs["data"].data.shape[0]
     log_path = out_dir / "train_log.csv"
-    rows = []
-    if log_path.is_file() and solver.iter > 0:
-        with open(log_path) as f:
-            rows = [dict(r, iter=int(r["iter"]), train_loss=float(r["train_loss"]))
-                    for r in csv.DictReader(f) if int(r["iter"]) <= solver.iter]
+    rows = logged_rows(log_path, solver.iter)
 
     stop = {"flag": False}
 
