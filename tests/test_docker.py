@@ -159,10 +159,12 @@ def fake_cuda(tmp_path, release):
     nvcc.write_text("#!/bin/sh\necho 'nvcc: NVIDIA (R) Cuda compiler driver'\n"
                     f"echo 'Cuda compilation tools, release {release}, V{release}.0'\n")
     nvcc.chmod(0o755)
-    # CUDA 11 needs g++-11 (Debian's toolkit brings it); the script only looks for it
-    gxx = root / "bin" / "g++-11"
-    gxx.write_text("#!/bin/sh\necho 11\n")
-    gxx.chmod(0o755)
+    # Debian 12's g++ (12) and the g++-11 that Debian's CUDA 11.8 toolkit brings: the
+    # script asks g++ its version and looks for g++-11 (the images have no g++ at all)
+    for name, version in (("g++", "12"), ("g++-11", "11")):
+        gxx = root / "bin" / name
+        gxx.write_text(f"#!/bin/sh\necho {version}\n")
+        gxx.chmod(0o755)
     for h in ("cublas_v2.h", "curand.h"):
         (root / "include" / h).write_text("")
     return root
