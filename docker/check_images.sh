@@ -51,6 +51,12 @@ while [ $# -gt 0 ]; do
     *) echo "check_images.sh: unknown option $1 (--help)" >&2; exit 2 ;;
   esac
 done
+# All below is one function, parsed whole before it runs: editing this file while a
+# check runs (they take an hour) cannot change the running one.
+main() {
+for image in $IMAGES; do
+  case "$image" in cpu|cuda) ;; *) echo "check_images.sh: --images takes cpu and/or cuda, not $image" >&2; exit 2 ;; esac
+done
 SHARED=$(cd "$SHARED" && pwd) || { echo "check_images.sh: no shared folder $SHARED" >&2; exit 2; }
 [ -d "$SHARED/data/cuhk_facepoint" ] ||
   { echo "check_images.sh: $SHARED/data has no cuhk_facepoint/ (the development data)" >&2; exit 2; }
@@ -146,6 +152,7 @@ step() {
   fi
   log "$image: $name -> ${RESULT[$image.$name]}"
 }
+
 last_json() { grep '^{' "$1" | tail -1; }
 json_field() { last_json "$1" | grep -o "\"$2\": *[^,}]*" | head -1 | sed 's/.*: *//; s/"//g'; }
 
@@ -215,6 +222,13 @@ check_image() {
   RESULT[$image.build]="ok"
   log "$image: built in ${BUILD_MIN[$image]} min, ${SIZE[$image]}"
 
+  if [ "$image" = cuda ]; then
+    # first the CUDA image's own check: its build stage (toolkit, compilers, the compiled
+    # tree) from the cache; the test's build uses the image's arch list, so it reuses the tree
+    docker build -f "$REPO/$file" "${args[@]}" --target build -t facecascade:cuda-build "$REPO" \
+      >"$OUT/$image/build-stage.log" 2>&1 || true
+    step "$image" cuda_build_test sum_pytest cuda_build_test
+  fi
   # the commands of docker/README.md, run from the work folder ($PWD there)
   local img=facecascade:$image data=$SHARED/data
   local user=(--user "$RUN_USER") mounts=(
@@ -239,13 +253,6 @@ check_image() {
   step "$image" owner sum_owner true
   step "$image" tests sum_pytest docker run --rm -v "$SHARED:/shared:ro" "$img" \
     python -m pytest -p no:cacheprovider -q
-  if [ "$image" = cuda ]; then
-    # the build stage (toolkit, compilers, the compiled tree) from the cache; the
-    # test's build uses the image's own arch list, so it reuses that tree
-    docker build -f "$REPO/$file" "${args[@]}" --target build -t facecascade:cuda-build "$REPO" \
-      >"$OUT/$image/build-stage.log" 2>&1 || true
-    step "$image" cuda_build_test sum_pytest cuda_build_test
-  fi
 }
 
 START=$(date -u +%Y-%m-%dT%H:%M)
@@ -265,4 +272,6 @@ STEPS="build demo detect train evaluate owner tests cuda_build_test"
     echo "$row"
   done
 } | tee "$OUT/check_images.md"
-exit $FAILED
+return $FAILED
+}
+main

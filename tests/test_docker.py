@@ -578,5 +578,7 @@ def test_check_images_help_and_refusals(tmp_path):
     assert res.returncode == 0 and "debootstrap" in res.stdout and "table" in res.stdout
     res = subprocess.run(["bash", str(script), "--no-such-flag"], capture_output=True, text=True)
     assert res.returncode == 2 and "unknown option --no-such-flag" in res.stderr
+    res = subprocess.run(["bash", str(script), "--images", "gpu"], capture_output=True, text=True)
+    assert res.returncode == 2 and "--images takes cpu and/or cuda, not gpu" in res.stderr
     res = subprocess.run(["bash", str(script), "--shared", str(tmp_path)], capture_output=True, text=True)
     assert res.returncode == 2 and "has no cuhk_facepoint" in res.stderr
