@@ -192,6 +192,9 @@ cuda_build_test() {  # tests/test_cuda_build.py in the CUDA image's build stage
     facecascade:cuda-build bash -c 'set -e; mkdir -p /tmp/src; tar -x -C /tmp/src; cd /tmp/src
       /opt/venv/bin/python -m pip install -q --no-deps -e .
       export CUDA_TEST_ARCH="$(sed -n "s/^cuda_arch: //p" /opt/caffe/build_info.txt)"
+      # the toolkit'"'"'s libcuda1 dependency diverts glvnd'"'"'s libGL (OpenCV highgui links it) for the
+      # NVIDIA driver'"'"'s: the build stage loads it from there (the final image has it in place)
+      export LD_LIBRARY_PATH=/usr/lib/mesa-diverted/x86_64-linux-gnu
       /opt/venv/bin/python -m pytest -p no:cacheprovider -q -rs tests/test_cuda_build.py'
 }
 
