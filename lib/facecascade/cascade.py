@@ -65,13 +65,14 @@ def shipped_settings():
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
                  backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
-                 l2_scale=None, l2_passes=1):
+                 l2_scale=None, l2_passes=1, threads=None, precision="fp32"):
         settings = shipped_settings()
         self.box_margin = settings["box_margin"] if box_margin is None else box_margin
         self.l2_half_factor = settings["l2_half_factor"] if l2_half_factor is None else l2_half_factor
         self.l2_scale = settings["l2_scale"] if l2_scale is None else l2_scale
-        self.l1 = load_net(l1_deploy, l1_model, backend, gpu)
-        self.l2 = load_net(l2_deploy, l2_model, backend, gpu) if l2_deploy else None
+        # threads / precision: runtime.load_net's (onnx: one thread, the fp32 or int8 ONNX files)
+        self.l1 = load_net(l1_deploy, l1_model, backend, gpu, threads, precision)
+        self.l2 = load_net(l2_deploy, l2_model, backend, gpu, threads, precision) if l2_deploy else None
         self.backend = self.l1.backend
         # Test-time flip: average the prediction on the mirrored input (points
         # swapped back); costs a second forward per level.
@@ -85,6 +86,7 @@ class LandmarkCascade:
 
     @classmethod
     def from_shipped(cls, backend="auto", gpu=None, **kw):
+        # the caffemodels name the models of every backend (onnx: the .onnx beside them)
         for f in (*SHIPPED["l1"], *SHIPPED["l2"]):
             if not Path(f).is_file():
                 raise FileNotFoundError(f"{f}: shipped model missing (is this a full checkout?)")

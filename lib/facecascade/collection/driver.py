@@ -27,6 +27,9 @@ from .worker import PROGRESS_TOPIC, CollectionNets, ShardJob, process_shard
 SHARD_SIZE = 500
 # default pixel limit: a larger image is an error row (a 48 Mpx photo passes, a 10000 x 10000 bomb does not)
 MAX_PIXELS = 64e6
+# the runtime flags (add_detector_arguments) that change the rows, so a rerun must keep them
+# (--gpu and --threads only change the speed)
+RESULT_FLAGS = ("backend", "precision")
 # times the scheduler reschedules the task of a worker that died before the shard is failed
 ALLOWED_FAILURES = 3
 
@@ -115,9 +118,9 @@ def run_collection(input_spec, out, detector_flags, align=False, align_size=112,
     store = CollectionStore(out)
     flags = argparse.Namespace(**detector_flags)
     # the settings the rows depend on: the detector's, resolved (preset + flags), and the models'
+    runtime = {k: str(v) if isinstance(v, Path) else v for k, v in detector_flags.items() if k in RESULT_FLAGS}
     settings = {"detector": config_from_args(flags).to_dict(), "model_dir": str(Path(flags.model_dir).resolve()),
-                "backend": flags.backend, "align": bool(align), "align_size": int(align_size),
-                "max_pixels": float(max_pixels)}
+                "runtime": runtime, "align": bool(align), "align_size": int(align_size), "max_pixels": float(max_pixels)}
     manifest, counts = plan(source, store, settings, shard_size)
     job = ShardJob(str(source.root), str(out), bool(align), int(align_size), float(max_pixels))
     with dask_client(workers, scheduler) as client:

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from facecascade.images import list_image_inputs, write_image
 from facecascade.mtcnn import add_detector_arguments, detector_from_args, note_no_face
 from facecascade.paths import REPO_ROOT
+from facecascade.runtime import runtime_options
 from facecascade.skips import Skips, add_strict_argument
 
 
@@ -47,7 +48,7 @@ def main(argv=None, doc=None):
     from facecascade.geometry import align_face
 
     det = detector_from_args(args)
-    lc = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)   # the same runtime and device
+    lc = LandmarkCascade.from_shipped(**runtime_options(args))   # the same runtime, device, threads, precision
     items = [it for a in args.inputs for it in list_image_inputs(a)]
     if not items:
         sys.exit(f"no images found in {args.inputs}")
