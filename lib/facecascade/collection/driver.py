@@ -31,6 +31,8 @@ MAX_PIXELS = 64e6
 # the runtime flags (add_detector_arguments) that change the rows, so a rerun must keep them
 # (--gpu and --threads only change the speed)
 RESULT_FLAGS = ("backend", "precision")
+# glibc's threshold for serving an allocation with its own mmap, in the workers (dask_client)
+WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2 ** 20)}
 # times the scheduler reschedules the task of a worker that died before the shard is failed
 ALLOWED_FAILURES = 3
 
@@ -42,7 +44,12 @@ def dask_client(workers=None, scheduler=None):
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in each worker, which also freezes glibc's mmap
+    # threshold at 128 KiB: every larger numpy temporary of the nets is then mapped and unmapped
+    # afresh (page faults: 13 % more CPU per image, docs/notebook/2026-12-07-process-collection.md)
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_MALLOC}
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                          "distributed.nanny.pre-spawn-environ": environ}):
         if scheduler:
             try:
                 client = Client(scheduler, timeout=30)
