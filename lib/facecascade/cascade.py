@@ -39,6 +39,7 @@ class CascadeResult:
     l1_region: geo.Region
     l2_region: Optional[geo.Region]
     clamped: bool = False          # level-1 points fell outside the image; the crop was clamped
+    l2_angle: float = 0.0          # degrees level 2's crop was turned by (l2_derotate), else 0
 
     @property
     def points(self):
@@ -53,23 +54,36 @@ def level1_region(image_shape, box=None, margin=BOX_MARGIN):
 
 
 def shipped_settings():
-    settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR, "l2_scale": geo.L2_SCALE}
-    if MODEL_CARD.is_file():
-        card = json.loads(MODEL_CARD.read_text())
+    """How the shipped models are used, from MODEL_CARD (a key it lacks keeps the
+    default here: a card without "l2_derotate" means level 2 on upright, axis-
+    aligned crops, as every model before the rotation-robust one)."""
+    return read_settings(MODEL_CARD)
+
+
+def read_settings(card_path):
+    """The settings of a model card (cascade.json) with defaults for missing keys."""
+    settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR, "l2_scale": geo.L2_SCALE,
+                "l2_derotate": False}
+    card_path = Path(card_path)
+    if card_path.is_file():
+        card = json.loads(card_path.read_text())
         settings.update({k: type(v)(card[k]) for k, v in settings.items() if k in card})
     if settings["l2_scale"] not in geo.L2_SCALES:
-        raise ValueError(f"{MODEL_CARD}: l2_scale {settings['l2_scale']!r} is not one of {', '.join(geo.L2_SCALES)}")
+        raise ValueError(f"{card_path}: l2_scale {settings['l2_scale']!r} is not one of {', '.join(geo.L2_SCALES)}")
     return settings
 
 
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
                  backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
-                 l2_scale=None, l2_passes=1):
-        settings = shipped_settings()
+                 l2_scale=None, l2_passes=1, l2_derotate=None, model_card=None):
+        # model_card: the cascade.json beside non-shipped models (default: the shipped one)
+        settings = shipped_settings() if model_card is None else read_settings(model_card)
         self.box_margin = settings["box_margin"] if box_margin is None else box_margin
         self.l2_half_factor = settings["l2_half_factor"] if l2_half_factor is None else l2_half_factor
         self.l2_scale = settings["l2_scale"] if l2_scale is None else l2_scale
+        # Level 2 on a crop turned upright by level 1's eye line (any rotation).
+        self.l2_derotate = settings["l2_derotate"] if l2_derotate is None else bool(l2_derotate)
         self.l1 = load_net(l1_deploy, l1_model, backend, gpu)
         self.l2 = load_net(l2_deploy, l2_model, backend, gpu) if l2_deploy else None
         self.backend = self.l1.backend
@@ -117,19 +131,24 @@ class LandmarkCascade:
         l1 = [r.from_unit(u) for r, u in zip(regions, unit1)]
         if self.l2 is None:
             return [CascadeResult(p, None, r, None) for p, r in zip(l1, regions)]
-        points, clamped = l1, [False] * n
+        points, clamped, angles = l1, [False] * n, [0.0] * n
         for _ in range(self.l2_passes):
-            l2_regions = []
+            l2_regions, matrices = [], []
             for k, (img, p, r1) in enumerate(zip(images, points, regions)):
-                region, c = geo.level2_region(p, img.shape[1], img.shape[0], self.l2_half_factor, self.l2_scale,
-                                              level1_side=max(r1.width, r1.height))
+                m, region, angles[k], c = geo.level2_crop(
+                    p, img.shape[1], img.shape[0], self.l2_half_factor, self.l2_scale,
+                    level1_side=max(r1.width, r1.height), derotate=self.l2_derotate)
                 l2_regions.append(region)
+                matrices.append(m)
                 clamped[k] = clamped[k] or c
-            crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])
-            unit2 = self._run(self.l2, crops2)
-            points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, unit2)]
-        return [CascadeResult(p1, p2, r1, r2, c)
-                for p1, p2, r1, r2, c in zip(l1, points, regions, l2_regions, clamped)]
+            if self.l2_derotate:
+                crops2 = np.stack([geo.warp(img, m, geo.NET_INPUT) for img, m in zip(images, matrices)])
+                points = [geo.level2_to_image(m, u2) for m, u2 in zip(matrices, self._run(self.l2, crops2))]
+            else:  # the axis-aligned crop, exactly as before l2_derotate
+                crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])
+                points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, self._run(self.l2, crops2))]
+        return [CascadeResult(p1, p2, r1, r2, c, a)
+                for p1, p2, r1, r2, c, a in zip(l1, points, regions, l2_regions, clamped, angles)]
 
     def predict(self, image, box=None, region=None, margin=None) -> CascadeResult:
         return self.predict_batch([image], [box], None if region is None else [region], margin)[0]

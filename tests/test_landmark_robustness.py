@@ -1,0 +1,148 @@
+"""The robustness augmentations of facecascade.datagen and the de-rotated level 2,
+on real photos: the points must go where the face goes.
+
+Augmented samples are checked by painting five coloured discs on a real face at
+its five points: in every 48x48 sample, the pixel under label k must be closest
+to the colour of the disc that label belongs to (label k's own colour, or the
+colour of its mirror point in a flipped sample)."""
+import numpy as np
+import pytest
+
+from facecascade import datagen
+from facecascade import geometry as geo
+from facecascade.images import read_image
+from facecascade.records import read_cuhk
+
+COLOURS = np.array([[0, 0, 255], [0, 255, 0], [255, 0, 0], [0, 255, 255], [255, 0, 255]], dtype=np.float64)
+
+
+@pytest.fixture(scope="module")
+def cuhk_faces(shared_data):
+    records = read_cuhk(shared_data / "cuhk_facepoint" / "test_net7876.txt")
+    return [(r, read_image(r.image)) for r in records[:6]]
+
+
+def painted(image, points):
+    import cv2
+    out = image.copy()
+    radius = max(2, int(0.15 * np.linalg.norm(points[0] - points[1])))
+    for p, c in zip(points, COLOURS):
+        cv2.circle(out, (int(round(p[0])), int(round(p[1]))), radius, c.tolist(), -1)
+    return out
+
+
+def colour_at(img, unit):
+    """Index of the disc colour nearest to the pixel under each unit point."""
+    uv = (np.asarray(unit) + 1) * geo.NET_INPUT / 2 - 0.5
+    out = []
+    for x, y in uv:
+        px = img[int(np.clip(round(y), 0, geo.NET_INPUT - 1)), int(np.clip(round(x), 0, geo.NET_INPUT - 1))]
+        out.append(int(np.argmin(np.linalg.norm(COLOURS - px, axis=1))))
+    return np.array(out)
+
+
+def test_rotate_image_quarter_turn_moves_pixels_and_points(cuhk_faces):
+    rec, img = cuhk_faces[0]
+    h, w = img.shape[:2]
+    out, pts, _ = datagen.rotate_image(img, rec.points, 90)
+    # a quarter turn clockwise is a pixel permutation: (x, y) -> (h - 1 - y, x)
+    assert out.shape == (w, h, 3)
+    assert np.abs(out.astype(int) - np.rot90(img, -1).astype(int)).max() <= 1
+    np.testing.assert_allclose(pts, np.stack([h - 1 - rec.points[:, 1], rec.points[:, 0]], 1), atol=1e-6)
+    assert geo.eye_line_degrees(pts) == pytest.approx(geo.eye_line_degrees(rec.points) + 90, abs=1e-6)
+
+
+@pytest.mark.parametrize("full_rotation", [0.0, 1.0])
+def test_level1_samples_points_follow_the_face(cuhk_faces, full_rotation):
+    """Rotated anywhere on the circle (or upright), flipped or not, JPEG-coded and
+    shrunk: every label lies on its own disc (its mirror's after a flip)."""
+    cfg = datagen.AugmentConfig(samples_per_face=12, full_rotation=full_rotation, jpeg=0.5,
+                                jpeg_quality_min=40, lowres=0.5, lowres_iod_min=24, point_frame_fraction=0.3,
+                                whole_fraction=0.0)   # whole 400 px images shrink the discs to a pixel
+    rng = np.random.default_rng(0)
+    flipped = upright = 0
+    angles = []
+    for rec, img in cuhk_faces[:3]:
+        for sample, unit in datagen.make_samples(painted(img, rec.points), rec, 1, cfg, rng):
+            seen = colour_at(sample, unit)
+            if (seen == np.arange(5)).all():
+                upright += 1
+            else:
+                assert (seen == geo.FLIP_ORDER).all(), seen
+                flipped += 1
+            angles.append(geo.eye_line_degrees(unit))
+    assert flipped > 5 and upright > 5
+    if full_rotation:
+        assert np.ptp(angles) > 180      # the labels turn with the face
+    else:
+        assert np.abs(angles).max() < 25
+
+
+def test_flip_swaps_left_and_right(cuhk_faces):
+    rec, img = cuhk_faces[1]
+    cfg = datagen.AugmentConfig(samples_per_face=16, max_rotation=0.0)
+    for sample, unit in datagen.make_samples(painted(img, rec.points), rec, 1, cfg, np.random.default_rng(3)):
+        assert unit[0, 0] < unit[1, 0] and unit[3, 0] < unit[4, 0]   # still image-left first
+    mirrored = geo.flip_unit(unit)
+    np.testing.assert_allclose(mirrored[0], [-unit[1, 0], unit[1, 1]])
+    np.testing.assert_allclose(mirrored[3], [-unit[4, 0], unit[4, 1]])
+
+
+def test_grayscale_gives_three_equal_channels(cuhk_faces):
+    rec, img = cuhk_faces[2]
+    assert np.ptp(img.astype(int), axis=2).max() > 20      # a colour photo to start with
+    gray = datagen.grayscale(img)
+    assert gray.shape == img.shape
+    assert (gray[..., 0] == gray[..., 1]).all() and (gray[..., 1] == gray[..., 2]).all()
+    cfg = datagen.AugmentConfig(samples_per_face=4, grayscale=1.0)
+    for sample, _ in datagen.make_samples(img, rec, 1, cfg, np.random.default_rng(0)):
+        assert (sample[..., 0] == sample[..., 2]).all()
+
+
+def test_degradations_keep_the_points(cuhk_faces):
+    rec, img = cuhk_faces[3]
+    p = rec.points
+    iod = np.linalg.norm(p[0] - p[1])
+    small = datagen.downscale_to_iod(img, p, 12)
+    assert small.shape == img.shape and np.abs(small.astype(int) - img).mean() > 1
+    assert datagen.downscale_to_iod(img, p, 2 * iod) is img          # never enlarged
+    coded = datagen.jpeg_reencode(img, 15)
+    assert coded.shape == img.shape and np.abs(coded.astype(int) - img).mean() > 0.5
+    for part, covered, free in (("eye", [0], [3, 4]), ("mouth", [3, 4], [0, 1])):
+        out = datagen.draw_occluder(img, datagen.occluder_polygon(p, part), (7, 200, 9))
+        for k in covered:
+            assert tuple(out[int(round(p[k, 1])), int(round(p[k, 0]))]) == (7, 200, 9)
+        for k in free:
+            assert (out[int(round(p[k, 1])), int(round(p[k, 0]))] == img[int(round(p[k, 1])), int(round(p[k, 0]))]).all()
+    # and in samples with every degradation on, the labels stay on their discs
+    cfg = datagen.AugmentConfig(samples_per_face=8, flip=False, max_rotation=0.0, jpeg=1.0, jpeg_quality_min=30,
+                                whole_fraction=0.0,
+                                lowres=1.0, lowres_iod_min=20, lowres_iod_max=25)
+    for sample, unit in datagen.make_samples(painted(img, p), rec, 1, cfg, np.random.default_rng(1)):
+        assert (colour_at(sample, unit) == np.arange(5)).all()
+
+
+def test_level2_derotated_crop_is_upright_and_maps_back(cuhk_faces):
+    rec, img = cuhk_faces[4]
+    turned, pts, _ = datagen.rotate_image(img, rec.points, 120)
+    h, w = turned.shape[:2]
+    m, region, angle, _ = geo.level2_crop(pts, w, h, geo.L2_HALF_FACTOR, geo.L2_SCALE, derotate=True)
+    assert angle == pytest.approx(geo.eye_line_degrees(rec.points) + 120 - 360 * (angle < 0), abs=1e-6)
+    crop_pts = geo.apply_affine(m, pts)
+    assert abs(geo.eye_line_degrees(crop_pts)) < 1e-6                 # eyes level in the crop
+    unit = geo.net_to_unit(crop_pts)
+    np.testing.assert_allclose(geo.level2_to_image(m, unit), pts, atol=1e-6)
+    # the same crop of the upright face, up to interpolation
+    m0, *_ = geo.level2_crop(rec.points, img.shape[1], img.shape[0], geo.L2_HALF_FACTOR, geo.L2_SCALE,
+                             derotate=True)
+    a, b = geo.warp(turned, m, 48).astype(int), geo.warp(img, m0, 48).astype(int)
+    assert np.abs(a - b).mean() < 6
+
+
+def test_old_model_card_keeps_axis_aligned_level2(tmp_path):
+    from facecascade.cascade import read_settings
+    card = tmp_path / "cascade.json"
+    card.write_text('{"box_margin": 0.15, "l2_half_factor": 1.35, "l2_scale": "points"}')
+    assert read_settings(card)["l2_derotate"] is False
+    card.write_text('{"box_margin": 0.15, "l2_half_factor": 1.35, "l2_scale": "points", "l2_derotate": true}')
+    assert read_settings(card)["l2_derotate"] is True
