@@ -38,6 +38,9 @@ def add_model_arguments(ap, level2=True):
                         help="run level 2 N times, each on a crop re-centred on its last points (default 1, the seed)")
         ap.add_argument("--l2-scale", choices=L2_SCALES,
                         help="level-2 crop scale rule (default: 3_demo/Data/cascade.json; seed: left_eye)")
+        ap.add_argument("--l2-derotate", choices=("on", "off"),
+                        help="level 2 on a crop turned upright by level 1's eye line (default: "
+                             "3_demo/Data/cascade.json's l2_derotate; off when it has none)")
     add_device_arguments(ap)
 
 
@@ -65,7 +68,8 @@ def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" 
                               getattr(args, "l2_deploy", None), getattr(args, "l2_model", None),
                               backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
                               box_margin=args.box_margin, l2_half_factor=getattr(args, "l2_half_factor", None),
-                              l2_scale=getattr(args, "l2_scale", None), l2_passes=getattr(args, "l2_passes", 1))
+                              l2_scale=getattr(args, "l2_scale", None), l2_passes=getattr(args, "l2_passes", 1),
+                              l2_derotate={"on": True, "off": False, None: None}[getattr(args, "l2_derotate", None)])
     result, skipped = evaluate(cascade, records, region, args.out, args.worst,
                                title=f"{Path(args.list).name} ({region})")
     for e in skipped[:10]:
