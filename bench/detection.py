@@ -81,7 +81,7 @@ def main(argv=None):
     mf = ["--min-face", str(args.min_face)]
     runs = [("ours", "ours: our MTCNN (pycaffe)", ["--backend", "caffe", *mf])]
     if not args.no_cv2:
-        runs.append(("ours", "ours: our MTCNN (cv2.dnn)", ["--backend", "cv2", *mf]))
+        runs.append(("ours", "ours: our MTCNN (cv2.dnn)", ["--backend", "opencv", *mf]))
     # the reference pipeline's cost and accuracy with the same nets
     runs.append(("ours", "ours: our MTCNN, no second look (pycaffe)",
                  ["--backend", "caffe", "--rescore-rounds", "0", *mf]))

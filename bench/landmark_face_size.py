@@ -22,11 +22,11 @@ from tqdm import tqdm
 from facecascade import metrics
 from facecascade.cascade import LandmarkCascade
 from facecascade.cli import run
-from facecascade.images import SkippedImages
 from facecascade.machine import describe
-from facecascade.nets import BACKENDS
 from facecascade.paths import SHARED_DATA
 from facecascade.records import FORMATS, read_landmark_list
+from facecascade.runtime import BACKENDS
+from facecascade.skips import Skips
 
 BATCH = 64
 
@@ -76,7 +76,7 @@ def main(argv=None):
     print(describe())
     print(f"list: {args.list}, {len(records)} faces; photos {photo_w}x{photo_h}; cascade on {cascade.backend}, "
           "level 1 on the shrunk box + its margin")
-    skipped = SkippedImages()
+    skipped = Skips()
     rows = []
     for side in args.sizes:
         gts, l1s, l2s = [], [], []

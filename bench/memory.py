@@ -105,7 +105,7 @@ def main(argv=None):
 
     request = json.dumps({"id": "big", "image": str(Path(image).resolve()), "box": None}) + "\n"
     dets = [("ours", "our MTCNN (pycaffe), min face 20", ["--backend", "caffe"]),
-            ("ours", "our MTCNN (cv2.dnn), min face 20", ["--backend", "cv2"])]
+            ("ours", "our MTCNN (cv2.dnn), min face 20", ["--backend", "opencv"])]
     labels = {"facenet_pytorch": "facenet-pytorch MTCNN, min face 20", "mtcnn_ipazc": "mtcnn (ipazc), min face 20",
               "mediapipe": "mediapipe FaceDetection full-range", "dlib": "dlib HOG, upsample 1"}
     dets += [(p, labels[p], []) for p in args.peers.split(",") if p]

@@ -33,11 +33,11 @@ import numpy as np
 from tqdm import tqdm
 
 from facecascade.caffe_loader import import_caffe
-from facecascade.images import SkippedImages
 from facecascade.machine import describe, matmul_gflops
 from facecascade.mtcnn import add_detector_arguments, detector_from_args
 from facecascade.nets import forward_flops
 from facecascade.paths import SHARED_DATA
+from facecascade.skips import Skips
 from facecascade.wider import read_wider
 
 DEFAULT_GT = SHARED_DATA / "wider_eval" / "wider_face_val_bbx_gt_subset.txt"
@@ -94,7 +94,7 @@ def main(argv=None):
     flops = {key: [] for key in keys + ["total"]}
     inputs = {key: [] for key in keys}             # P-Net: pixels of its inputs; R/O-Net: crops
     seconds = {key: [] for key in keys + ["total"]}
-    skipped = SkippedImages()
+    skipped = Skips()
     for g in tqdm(gt, desc="detect", file=sys.stderr):
         image = skipped.read(images_dir / g.name, where=f"{args.gt}:{g.line}")
         if image is None:
@@ -114,7 +114,7 @@ def main(argv=None):
     sec = {key: float(np.median(v)) for key, v in seconds.items()}
     n = len(seconds["total"])
     print(f"\nset: {args.gt}, {n} images{f' (--limit {args.limit})' if args.limit else ''}, "
-          f"{len(skipped)} unreadable; min face {args.min_face:g}, second look {args.rescore_rounds} rounds; "
+          f"{len(skipped)} unreadable; min face {det.min_face:g}, second look {det.rescore_rounds} rounds; "
           f"medians per image")
     print("| stage | input per image | GFLOP | limit ms (GFLOP / matmul rate) | measured ms | measured / limit |")
     print("|---|---|---|---|---|---|")
@@ -129,7 +129,7 @@ def main(argv=None):
                       "gflop_per_image": {k: round(v / 1e9, 3) for k, v in med.items()},
                       "limit_ms": {k: round(v / rate / 1e6, 1) for k, v in med.items()},
                       "measured_ms": {k: round(v * 1000, 1) for k, v in sec.items()},
-                      "rescore_rounds": args.rescore_rounds, "min_face": args.min_face}))
+                      "rescore_rounds": det.rescore_rounds, "min_face": det.min_face}))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from facecascade.images import ImageReadError, SkippedImages, list_image_inputs, read_image, write_image
+from facecascade.images import ImageReadError, list_image_inputs, read_image, write_image
+from facecascade.skips import Skips
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ def test_write_is_atomic(tmp_path, photo):
 def test_skipped_images_are_counted_reported_and_the_run_goes_on(tmp_path, photo, capsys):
     cv2.imwrite(str(tmp_path / "good.png"), photo)
     (tmp_path / "bad.jpg").write_bytes(b"not an image")
-    skipped = SkippedImages()
+    skipped = Skips()
     got = [skipped.read(tmp_path / name, where=f"list.txt:{i}")
            for i, name in enumerate(["good.png", "bad.jpg", "missing.jpg", "good.png"], 1)]
     assert [g is None for g in got] == [False, True, True, False]
@@ -96,7 +97,7 @@ def test_skipped_images_are_counted_reported_and_the_run_goes_on(tmp_path, photo
     assert skipped.messages[0].startswith("list.txt:2: ") and "not found" in skipped.messages[1]
     err = capsys.readouterr().err.splitlines()
     assert err == [f"skip: {m}" for m in skipped.messages]
-    quiet = SkippedImages(report=False)
+    quiet = Skips(report=False)
     assert quiet.read(tmp_path / "missing.jpg") is None and len(quiet) == 1
     assert capsys.readouterr().err == ""
 

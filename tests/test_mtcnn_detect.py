@@ -509,7 +509,7 @@ def test_ensemble_net_outputs_the_mean_of_its_members(caffe, tmp_path, rng):
     write_ensemble([proto, proto], [model, tmp_path / "other.caffemodel"], ["prob1", "fc6-2", "fc6-3"],
                    tmp_path / "ens.prototxt", tmp_path / "ens.caffemodel")
     # crops from the astronaut's face to off it: face probabilities from near 1 to near 0
-    from facecascade.mtcnn_nets import normalise
+    from facecascade.mtcnn import normalise
     img = cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR)
     x1, y1, x2, y2 = ASTRONAUT_FACE
     x = normalise([cv2.resize(img[y1:y2, x1 + dx:x2 + dx], (48, 48)) for dx in (0, 20, 40, 60, 80)])

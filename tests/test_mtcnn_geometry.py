@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from facecascade import mtcnn_sampling as ms
 from facecascade.boxes import apply_regression, crop_resize, iou_matrix
 from facecascade.mtcnn import build_levels, cells_to_boxes, crop_from_levels, pyramid_scales
+from facecascade.mtcnn import sampling as ms
 from facecascade.paths import REPO_ROOT
 from facecascade.records import read_cuhk
 

@@ -3,15 +3,15 @@ short run on a few hundred real samples lowers the loss."""
 import numpy as np
 import pytest
 
-from facecascade import mtcnn_nets as mn
-from facecascade import mtcnn_sampling as ms
 from facecascade.images import read_image
+from facecascade.mtcnn import augment, batches, netspec, pyramid, trainer, trainer_cli
+from facecascade.mtcnn import sampling as ms
 from facecascade.wider import read_wider
 
 
 def make_solver(caffe, tmp_path, net, batch, lr=0.01):
-    train_pt, _ = mn.write_prototxts(caffe, net, tmp_path, batch)
-    solver_pt = mn.write_solver(caffe, tmp_path / "solver.prototxt", train_pt, lr, 1000, [1000], tmp_path / net)
+    train_pt, _ = netspec.write_prototxts(caffe, net, tmp_path, batch)
+    solver_pt = netspec.write_solver(caffe, tmp_path / "solver.prototxt", train_pt, lr, 1000, [1000], tmp_path / net)
     return caffe.get_solver(str(solver_pt))
 
 
@@ -40,7 +40,7 @@ def test_masked_samples_give_no_loss_and_no_gradient(caffe, tmp_path, rng):
 def test_zero_landmark_weight_leaves_the_landmark_head_without_gradient(caffe, tmp_path, rng):
     # train_onet.py --pts-weight 0 (round 9): face score and box train, the landmark head
     # does not (it is fitted afterwards by refit_landmark_head.py)
-    train_pt, _ = mn.write_prototxts(caffe, "onet", tmp_path, 4, loss_weights=(1.0, 1.0, 0.0))
+    train_pt, _ = netspec.write_prototxts(caffe, "onet", tmp_path, 4, loss_weights=(1.0, 1.0, 0.0))
     net = caffe.Net(str(train_pt), caffe.TRAIN)
     net.blobs["data"].data[...] = rng.normal(size=net.blobs["data"].data.shape)
     net.blobs["label"].data[...] = [1, 0, -1, -1]
@@ -56,8 +56,8 @@ def test_zero_landmark_weight_leaves_the_landmark_head_without_gradient(caffe, t
 
 
 def test_dropout_acts_in_the_training_net_only(caffe, tmp_path, rng):
-    plain_pt, deploy_pt = mn.write_prototxts(caffe, "onet", tmp_path / "plain", 64)
-    drop_pt, drop_deploy_pt = mn.write_prototxts(caffe, "onet", tmp_path / "drop", 64, dropout=0.5)
+    plain_pt, deploy_pt = netspec.write_prototxts(caffe, "onet", tmp_path / "plain", 64)
+    drop_pt, drop_deploy_pt = netspec.write_prototxts(caffe, "onet", tmp_path / "drop", 64, dropout=0.5)
     assert drop_deploy_pt.read_text() == deploy_pt.read_text()
     plain, drop = caffe.Net(str(plain_pt), caffe.TRAIN), caffe.Net(str(drop_pt), caffe.TRAIN)
     for name in plain.params:        # same parameters: a dropout net's weights load into deploy
@@ -75,7 +75,7 @@ def test_dropout_acts_in_the_training_net_only(caffe, tmp_path, rng):
                                rtol=1e-5)                      # ... and the rest scaled by 1 / (1 - 0.5)
     assert not np.allclose(drop.blobs["fc6-1"].data, plain.blobs["fc6-1"].data)
     with pytest.raises(ValueError, match="P-Net"):
-        mn.write_prototxts(caffe, "pnet", tmp_path / "pnet", 8, dropout=0.25)
+        netspec.write_prototxts(caffe, "pnet", tmp_path / "pnet", 8, dropout=0.25)
 
 
 def test_ohem_labels_keep_the_hardest_labelled_samples():
@@ -83,12 +83,12 @@ def test_ohem_labels_keep_the_hardest_labelled_samples():
     # log(1 + e^1) = 1.313, log(1 + e^-2) = 0.127
     scores = np.array([[0, 3], [0, 2], [5, -5], [1, 0], [2, 0]], np.float32).reshape(5, 2, 1, 1)
     label = np.array([1, 0, -1, 1, 0], np.float32)
-    assert mn.ohem_labels(scores, label, 0.7).tolist() == [-1, 0, -1, 1, 0]      # ceil(0.7 * 4) = 3 kept
-    assert mn.ohem_labels(scores, label, 0.5).tolist() == [-1, 0, -1, 1, -1]
-    assert mn.ohem_labels(scores, label, 1.0).tolist() == label.tolist()
-    assert mn.ohem_labels(scores, np.full(5, -1, np.float32), 0.7).tolist() == [-1] * 5
+    assert batches.ohem_labels(scores, label, 0.7).tolist() == [-1, 0, -1, 1, 0]      # ceil(0.7 * 4) = 3 kept
+    assert batches.ohem_labels(scores, label, 0.5).tolist() == [-1, 0, -1, 1, -1]
+    assert batches.ohem_labels(scores, label, 1.0).tolist() == label.tolist()
+    assert batches.ohem_labels(scores, np.full(5, -1, np.float32), 0.7).tolist() == [-1] * 5
     # equal losses: the earlier sample is kept
-    assert mn.ohem_labels(np.zeros((3, 2)), np.array([0, 1, 0]), 0.5).tolist() == [0, 1, -1]
+    assert batches.ohem_labels(np.zeros((3, 2)), np.array([0, 1, 0]), 0.5).tolist() == [0, 1, -1]
 
 
 class _FixedBatch:
@@ -105,7 +105,7 @@ def test_ohem_step_trains_the_face_score_on_the_hard_samples_only(caffe, tmp_pat
     label = np.array([1, 0, -1, 0, 1, 0, -1, 0], np.float32)
     batch = {"data": rng.normal(size=(8, 3, 24, 24)).astype(np.float32), "label": label,
              "roi": np.zeros((8, 4), np.float32), "roi_mask": np.zeros((8, 4), np.float32)}
-    hist = mn.train(solver, _FixedBatch(batch), 1, ohem=0.5, score_blob="fc5-1")
+    hist = trainer.train(solver, _FixedBatch(batch), 1, ohem=0.5, score_blob="fc5-1")
     kept = net.blobs["label"].data.copy()
     assert (kept >= 0).sum() == 3                                  # ceil(0.5 * 6 labelled)
     # the kept ones are the highest-loss samples of this net's own scores, and Caffe's
@@ -117,7 +117,7 @@ def test_ohem_step_trains_the_face_score_on_the_hard_samples_only(caffe, tmp_pat
     assert sorted(np.nonzero(kept >= 0)[0].tolist()) == sorted(hardest.tolist())
     assert hist[0][1] == pytest.approx(ce[hardest].mean(), rel=1e-4)
     with pytest.raises(ValueError, match="score_blob"):
-        mn.train(solver, _FixedBatch(batch), 1, ohem=0.7)
+        trainer.train(solver, _FixedBatch(batch), 1, ohem=0.7)
 
 
 def test_ctrl_c_during_training_saves_the_last_steps_weights(caffe, tmp_path, rng):
@@ -146,7 +146,7 @@ def test_ctrl_c_during_training_saves_the_last_steps_weights(caffe, tmp_path, rn
 
     before = solver.net.params["conv1"][0].data.copy()
     with pytest.raises(KeyboardInterrupt):
-        mn.train(solver, StopsInFourthBatch(batch), 10, log=lines.append, save=save, save_every=1000)
+        trainer.train(solver, StopsInFourthBatch(batch), 10, log=lines.append, save=save, save_every=1000)
     assert saved == [3] and solver.iter == 3 and "interrupted after iter 3: weights saved" in lines
     reloaded = caffe.Net(str(tmp_path / "rnet_train.prototxt"), str(tmp_path / "rnet.caffemodel"), caffe.TEST)
     after = solver.net.params["conv1"][0].data
@@ -158,7 +158,7 @@ def test_ctrl_c_during_training_saves_the_last_steps_weights(caffe, tmp_path, rn
 def test_shipped_deploy_nets_are_the_generated_ones_with_prelu_out_of_place(caffe, tmp_path, net, shipped):
     from facecascade.paths import REPO_ROOT
     from facecascade.prototxt import read_net
-    train_pt, deploy_pt = mn.write_prototxts(caffe, net, tmp_path, 8)
+    train_pt, deploy_pt = netspec.write_prototxts(caffe, net, tmp_path, 8)
     assert deploy_pt.read_text() == (REPO_ROOT / "mtcnn/model" / f"{shipped}.prototxt").read_text()
     # in-place PReLU copies its input on every forward (for backward): deploy nets avoid it,
     # training nets keep it (less memory)
@@ -178,7 +178,7 @@ HEAD_LAYERS = {"fc5-1", "fc5-2", "fc6-1", "fc6-2", "fc6-3"}
 def test_width_scales_the_trunk_and_keeps_the_heads(caffe, tmp_path, net):
     """--width 0.5: every trunk layer at half its channels, the heads unchanged."""
     for width in (1.0, 0.5):
-        _, deploy_pt = mn.write_prototxts(caffe, net, tmp_path / str(width), 8, width=width)
+        _, deploy_pt = netspec.write_prototxts(caffe, net, tmp_path / str(width), 8, width=width)
         model = caffe.Net(str(deploy_pt), caffe.TEST)
         got = {name: blobs[0].data.shape[0] for name, blobs in model.params.items() if "prelu" not in name}
         want = {name: c if name in HEAD_LAYERS or width == 1 else c // 2
@@ -197,7 +197,7 @@ def test_detector_runs_slim_nets(caffe, tmp_path):
     shutil.copy(SHIPPED_MODEL_DIR / "det1.prototxt", tmp_path)
     shutil.copy(SHIPPED_MODEL_DIR / "det1.caffemodel", tmp_path)
     for net, name in (("rnet", "det2"), ("onet", "det3")):
-        _, deploy_pt = mn.write_prototxts(caffe, net, tmp_path / net, 8, width=0.5)
+        _, deploy_pt = netspec.write_prototxts(caffe, net, tmp_path / net, 8, width=0.5)
         shutil.copy(deploy_pt, tmp_path / f"{name}.prototxt")
         caffe.Net(str(deploy_pt), caffe.TEST).save(str(tmp_path / f"{name}.caffemodel"))   # xavier weights
     faces = MTCNN(tmp_path, thresholds=(0.6, 0.0, 0.0)).detect(
@@ -217,8 +217,8 @@ def test_short_pnet_training_lowers_loss(caffe, shared_data, tmp_path):
     assert 200 <= len(samples) <= 3000, samples.counts()
     caffe.set_random_seed(0)
     solver = make_solver(caffe, tmp_path, "pnet", 64, lr=0.01)
-    sampler = mn.BatchSampler(samples, 64, {ms.NEG: 3, ms.POS: 1, ms.PART: 1}, rng)
-    hist = np.array(mn.train(solver, sampler, 300))
+    sampler = batches.BatchSampler(samples, 64, {ms.NEG: 3, ms.POS: 1, ms.PART: 1}, rng)
+    hist = np.array(trainer.train(solver, sampler, 300))
     first, last = hist[:30, 1:3].mean(axis=0), hist[-30:, 1:3].mean(axis=0)
     assert last[0] < 0.8 * first[0], (first, last)   # classification loss falls
     assert last[1] < first[1], (first, last)         # box regression loss falls
@@ -243,8 +243,8 @@ def test_pos_iou_labels_close_parts_as_faces(rng):
     samples = ms.SampleSet(np.zeros((n, 12, 12, 3), np.uint8), np.array([ms.NEG, ms.POS, ms.PART, ms.PART], np.int8),
                            roi, np.zeros((n, 10), np.float32), np.ones(n, np.uint8))
     shares = {ms.NEG: 1, ms.POS: 1, ms.PART: 2}
-    paper = mn.BatchSampler(samples, 4, shares, rng, augment=False)
-    loose = mn.BatchSampler(samples, 4, shares, rng, augment=False, pos_iou=0.5)
+    paper = batches.BatchSampler(samples, 4, shares, rng, augment=False)
+    loose = batches.BatchSampler(samples, 4, shares, rng, augment=False, pos_iou=0.5)
     assert paper.face_label.tolist() == [False, True, False, False]
     assert loose.face_label.tolist() == [False, True, False, True]
     # in the batches: the IoU-0.57 part is labelled 1 only with pos_iou 0.5, the IoU-1/3 part never
@@ -262,12 +262,12 @@ def test_degrade_resolution_softens_crops_and_keeps_their_layout(rng):
     # a checkerboard of 1-px squares: all its energy is at the highest frequency
     board = ((np.indices((48, 48)).sum(axis=0) % 2) * 255).astype(np.uint8)
     crops = np.repeat(np.repeat(board[None, :, :, None], 3, axis=3), 8, axis=0)
-    soft = mn.degrade_resolution(crops, rng, frac=(0.35, 0.85))
+    soft = augment.degrade_resolution(crops, rng, frac=(0.35, 0.85))
     assert soft.shape == crops.shape and soft.dtype == np.uint8
     contrast = np.abs(np.diff(soft.astype(int), axis=2)).mean(axis=(1, 2, 3))
     assert np.all(contrast < 0.5 * 255), contrast     # the 1-px detail is gone
     flat = np.full((4, 24, 24, 3), 77, np.uint8)        # a flat crop stays as it is
-    assert np.array_equal(mn.degrade_resolution(flat, rng), flat)
+    assert np.array_equal(augment.degrade_resolution(flat, rng), flat)
 
 
 def test_low_res_share_degrades_that_share_of_each_batch(rng):
@@ -279,7 +279,7 @@ def test_low_res_share_degrades_that_share_of_each_batch(rng):
     samples = ms.SampleSet(images, kinds, zeros4, zeros10, np.zeros(n, np.uint8))
     # (a crop drawn at nearly its full side stays sharp: 0.35-1.0 leaves a few)
     for share, lo, hi in ((0.0, 0, 0), (0.5, 0.3, 0.7), (1.0, 0.9, 1)):
-        sampler = mn.BatchSampler(samples, 100, {ms.NEG: 1}, np.random.default_rng(1), low_res=share)
+        sampler = batches.BatchSampler(samples, 100, {ms.NEG: 1}, np.random.default_rng(1), low_res=share)
         x = sampler.next()["data"]
         # a checkerboard crop (flipped or not) keeps a mean absolute step of 2 in normalised units
         steps = np.abs(np.diff(x, axis=3)).mean(axis=(1, 2, 3))
@@ -291,7 +291,7 @@ def test_occlude_pastes_one_rectangle_of_another_crop(rng):
     # crop i is filled with the value i: a pasted pixel names the crop it came from
     n, size = 12, 24
     crops = np.repeat(np.arange(n, dtype=np.uint8)[:, None, None, None] * 10, size * size * 3).reshape(n, size, size, 3)
-    hidden = mn.occlude(crops, rng)
+    hidden = augment.occlude(crops, rng)
     assert hidden.shape == crops.shape and np.array_equal(crops[:, 0, 0, 0], np.arange(n) * 10)  # input kept
     for i in range(n):
         changed = np.any(hidden[i] != crops[i], axis=2)
@@ -302,7 +302,7 @@ def test_occlude_pastes_one_rectangle_of_another_crop(rng):
         assert round(0.2 * size) <= h <= round(0.5 * size) and round(0.2 * size) <= w <= round(0.5 * size)
         donor = np.unique(hidden[i][changed])
         assert len(donor) == 1 and donor[0] != i * 10          # all of it from one other crop
-    assert np.array_equal(mn.occlude(crops[:1], rng), crops[:1])   # alone, a crop has no donor
+    assert np.array_equal(augment.occlude(crops[:1], rng), crops[:1])   # alone, a crop has no donor
 
 
 def test_occlusion_share_hides_faces_and_negatives_but_never_landmark_crops():
@@ -315,7 +315,7 @@ def test_occlusion_share_hides_faces_and_negatives_but_never_landmark_crops():
                            np.ones(n, np.uint8))
     shares = {ms.NEG: 1, ms.POS: 1, ms.PART: 1, ms.LANDMARK: 1}
     for share, lo, hi in ((0.0, 0, 0), (0.5, 0.35, 0.65), (1.0, 0.95, 1)):
-        b = mn.BatchSampler(samples, 200, shares, np.random.default_rng(2), occlusion=share).next()
+        b = batches.BatchSampler(samples, 200, shares, np.random.default_rng(2), occlusion=share).next()
         mixed = b["data"].reshape(200, -1).std(axis=1) > 1e-6
         landmark = b["pts_mask"][:, 0] == 1
         assert landmark.sum() == 50 and not mixed[landmark].any()
@@ -335,7 +335,7 @@ def test_blur_weight_draws_heavily_blurred_faces_that_many_times_as_often():
     shares = {ms.NEG: 1, ms.POS: 1, ms.PART: 1}
 
     def heavy_share(weight, seed=0):
-        sampler = mn.BatchSampler(samples, 300, shares, np.random.default_rng(seed), augment=False,
+        sampler = batches.BatchSampler(samples, 300, shares, np.random.default_rng(seed), augment=False,
                                   blur_weight=weight)
         drawn = np.concatenate([sampler_indices(sampler) for _ in range(40)])
         return np.mean(blur[drawn] == 2)
@@ -346,18 +346,18 @@ def test_blur_weight_draws_heavily_blurred_faces_that_many_times_as_often():
         sampler.rng.bit_generator.state = state     # the same draws again, to read their indices
         idx = np.concatenate([sampler.rng.choice(sampler.pools[k], size=c, p=sampler.pool_p.get(k))
                               for k, c in sampler.count.items() if c])
-        assert np.array_equal(mn.normalise(images[idx]), batch["data"])
+        assert np.array_equal(pyramid.normalise(images[idx]), batch["data"])
         face = (kinds[idx] == ms.POS) | (kinds[idx] == ms.PART)
         return idx[face]
 
     assert heavy_share(1.0) == pytest.approx(0.5, abs=0.04)
     assert heavy_share(3.0) == pytest.approx(0.75, abs=0.04)
     assert heavy_share(0.0) == 0
-    plain = mn.BatchSampler(samples, 300, shares, np.random.default_rng(5), augment=False)
-    weight_1 = mn.BatchSampler(samples, 300, shares, np.random.default_rng(5), augment=False, blur_weight=1.0)
+    plain = batches.BatchSampler(samples, 300, shares, np.random.default_rng(5), augment=False)
+    weight_1 = batches.BatchSampler(samples, 300, shares, np.random.default_rng(5), augment=False, blur_weight=1.0)
     assert np.array_equal(plain.next()["data"], weight_1.next()["data"])
     with pytest.raises(ValueError, match="blur_weight -1"):
-        mn.BatchSampler(samples, 300, shares, np.random.default_rng(5), blur_weight=-1)
+        batches.BatchSampler(samples, 300, shares, np.random.default_rng(5), blur_weight=-1)
 
 
 def test_false_neg_share_draws_that_share_of_negatives_from_the_false_boxes():
@@ -377,11 +377,11 @@ def test_false_neg_share_draws_that_share_of_negatives_from_the_false_boxes():
     shares = {ms.NEG: 3, ms.POS: 1, ms.PART: 1}
 
     def negatives_by_pool(**kw):
-        sampler = mn.BatchSampler(samples, 100, shares, np.random.default_rng(7), augment=False, hard=hard,
+        sampler = batches.BatchSampler(samples, 100, shares, np.random.default_rng(7), augment=False, hard=hard,
                                   hard_neg_share=0.5, **kw)
         batch = sampler.next()
         neg = batch["label"] == 0
-        value = np.round((batch["data"][neg, 0, 0, 0] / mn.SCALE + mn.MEAN) / 50).astype(int)
+        value = np.round((batch["data"][neg, 0, 0, 0] / pyramid.SCALE + pyramid.MEAN) / 50).astype(int)
         return batch, np.bincount(value, minlength=3)
 
     plain, counts = negatives_by_pool()
@@ -413,8 +413,8 @@ def test_rotate_moves_points_and_box_centre_with_the_pixels(rng):
     square[0, y1 + 8:y2 - 8, x1 + 8:x2 - 8] = 255                 # inside, so no border effects
     for _ in range(5):
         seed = int(rng.integers(1 << 30))
-        turned_dots, roi_t, pts_t = mn.rotate(dots, roi, pts, np.random.default_rng(seed))
-        turned_square, roi_t2, _ = mn.rotate(square, roi, pts, np.random.default_rng(seed))
+        turned_dots, roi_t, pts_t = augment.rotate(dots, roi, pts, np.random.default_rng(seed))
+        turned_square, roi_t2, _ = augment.rotate(square, roi, pts, np.random.default_rng(seed))
         assert np.allclose(roi_t, roi_t2)
         for x, y in pts_t.reshape(5, 2) * size:
             patch = turned_dots[0, int(y) - 3:int(y) + 4, int(x) - 3:int(x) + 4, 0].astype(float)
@@ -428,7 +428,7 @@ def test_rotate_moves_points_and_box_centre_with_the_pixels(rng):
         centre = np.array([(w * xs).sum(), (w * ys).sum()]) / w.sum() / size
         assert np.allclose(centre, (box[:2] + box[2:]) / 2, atol=0.01), (centre, box)
     # no angle: nothing moves
-    same, roi0, pts0 = mn.rotate(dots, roi, pts, rng, max_deg=0.0)
+    same, roi0, pts0 = augment.rotate(dots, roi, pts, rng, max_deg=0.0)
     assert np.array_equal(same, dots) and np.allclose(roi0, roi) and np.allclose(pts0, pts)
 
 
@@ -443,7 +443,7 @@ def test_rotation_share_turns_that_share_of_the_batch():
                            np.ones(n, np.uint8))
     shares = {ms.NEG: 1, ms.POS: 1, ms.PART: 1, ms.LANDMARK: 1}
     for share, lo, hi in ((0.0, 0, 0), (0.5, 0.35, 0.65), (1.0, 0.97, 1)):
-        b = mn.BatchSampler(samples, 200, shares, np.random.default_rng(3), rotation=share).next()
+        b = batches.BatchSampler(samples, 200, shares, np.random.default_rng(3), rotation=share).next()
         x = b["data"][:, 0]
         # flips move the quarter to the top-right: a crop is unturned when its
         # bottom half is uniform and its top half holds exactly two uniform quarters
@@ -458,9 +458,9 @@ def test_until_a_time_past_midnight_is_tomorrow():
     import datetime
 
     late = datetime.datetime(2026, 11, 22, 23, 28)
-    assert mn.minutes_until("00:50", late) == 82
-    assert mn.minutes_until("23:58", late) == 30
-    assert mn.minutes_until("23:28", late) == 24 * 60     # now itself: the next one
+    assert trainer.minutes_until("00:50", late) == 82
+    assert trainer.minutes_until("23:58", late) == 30
+    assert trainer.minutes_until("23:28", late) == 24 * 60     # now itself: the next one
 
 
 def _short_pnet_run(tmp_path, samples_npz, name, *flags):
@@ -468,7 +468,7 @@ def _short_pnet_run(tmp_path, samples_npz, name, *flags):
     from facecascade.caffe_loader import import_caffe
     from facecascade.nets import net_weights
     out = tmp_path / name
-    mn.training_cli("pnet", [], 10, 16, {ms.NEG: 3, ms.POS: 1, ms.PART: 1},
+    trainer_cli.training_cli("pnet", [], 10, 16, {ms.NEG: 3, ms.POS: 1, ms.PART: 1},
                     argv=["--data", str(samples_npz), "--batch", "16", "--save-every", "4", "--out", str(out), *flags])
     caffe = import_caffe()
     return net_weights(caffe.Net(str(out / "pnet_deploy.prototxt"), str(out / "pnet.caffemodel"), caffe.TEST)), out
@@ -560,8 +560,8 @@ def test_average_weights_refuses_snapshots_of_another_net(caffe, tmp_path):
     """A file without one of the net's layers, or with it in another shape (an R-Net
     for a P-Net: both have a conv1), is a ValueError naming the file, not a Caffe abort."""
     from facecascade.nets import average_weights
-    _, pnet_deploy = mn.write_prototxts(caffe, "pnet", tmp_path, 4)
-    _, rnet_deploy = mn.write_prototxts(caffe, "rnet", tmp_path, 4)
+    _, pnet_deploy = netspec.write_prototxts(caffe, "pnet", tmp_path, 4)
+    _, rnet_deploy = netspec.write_prototxts(caffe, "rnet", tmp_path, 4)
     pnet = caffe.Net(str(pnet_deploy), caffe.TEST)
     caffe.Net(str(rnet_deploy), caffe.TEST).save(str(tmp_path / "rnet.caffemodel"))
     pnet.save(str(tmp_path / "pnet.caffemodel"))
@@ -592,15 +592,9 @@ def test_mining_the_whole_detector_keeps_its_false_boxes_only(caffe, test_data):
     """mine_hard_examples.py --stages 3: on a CelebA photo where the shipped detector also
     boxes the dress below the face, with that face as the ground truth, the samples are the
     false box alone, a negative cropped as the detector crops its candidates."""
-    import importlib.util
-
     from facecascade.boxes import iou_matrix
     from facecascade.mtcnn import MTCNN
-    from facecascade.paths import REPO_ROOT
-    spec = importlib.util.spec_from_file_location("mine_hard_examples",
-                                                  REPO_ROOT / "mtcnn" / "2_train_rnet" / "mine_hard_examples.py")
-    mine = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mine)
+    from facecascade.mtcnn import mining as mine
     img = read_image(test_data / "celeba_small" / "000275.jpg")
     det = MTCNN(caffe=caffe, min_score=0.1)
     out = det.detect(img)

@@ -1,4 +1,4 @@
-"""O-Net's landmark head refitted in closed form (facecascade.onet_landmarks,
+"""O-Net's landmark head refitted in closed form (facecascade.mtcnn.landmark_head,
 mtcnn/3_train_onet/refit_landmark_head.py): the ridge solution on hand-made
 data, the choice of boxes around a face, and on the real det3 that only the
 landmark outputs change."""
@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from facecascade import onet_landmarks as ol
 from facecascade.images import read_image
 from facecascade.mtcnn import MTCNN, SHIPPED_MODEL_DIR
-from facecascade.mtcnn_sampling import flip_targets
+from facecascade.mtcnn import landmark_head as ol
+from facecascade.mtcnn.sampling import flip_targets
 from facecascade.paths import REPO_ROOT
 from facecascade.records import read_cuhk
 

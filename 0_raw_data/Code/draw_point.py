@@ -13,9 +13,10 @@ from tqdm import tqdm
 
 from facecascade import drawing
 from facecascade.cli import run
-from facecascade.images import SkippedImages, write_image
+from facecascade.images import write_image
 from facecascade.paths import REPO_ROOT
 from facecascade.records import FORMATS, read_landmark_list, read_records
+from facecascade.skips import Skips, add_strict_argument
 
 
 def main(argv=None):
@@ -26,11 +27,13 @@ def main(argv=None):
     ap.add_argument("--root", help="image root (default: the list's folder)")
     ap.add_argument("--n", type=int, default=50, help="first N faces (0: all)")
     ap.add_argument("--out", default=str(REPO_ROOT / "0_raw_data/Result/draw_img"))
+    add_strict_argument(ap)
     args = ap.parse_args(argv)
-    recs = read_records(args.list) if args.format == "records" else read_landmark_list(args.list, args.format, args.root)
+    skipped = Skips(strict=args.strict)
+    recs = (read_records(args.list, skips=skipped) if args.format == "records"
+            else read_landmark_list(args.list, args.format, args.root, skips=skipped))
     if args.n:
         recs = recs[:args.n]
-    skipped = SkippedImages()
     for i, r in enumerate(tqdm(recs, unit="image")):
         img = skipped.read(r.image, where=r.where)
         if img is None:
@@ -40,7 +43,7 @@ def main(argv=None):
         drawing.draw_points(img, r.points[1:], drawing.GREEN)
         drawing.draw_points(img, r.points[:1], drawing.RED)
         write_image(Path(args.out) / f"{i:05d}_{Path(r.image).stem}.jpg", img)
-    print(f"{len(recs) - len(skipped)} drawn to {args.out}, {len(skipped)} skipped")
+    print(f"{len(recs) - skipped.counts().get('unreadable_image', 0)} drawn to {args.out}; {skipped.summary()}")
 
 
 if __name__ == "__main__":

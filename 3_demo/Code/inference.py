@@ -24,11 +24,12 @@ from facecascade import drawing
 from facecascade.caffe_loader import add_device_arguments
 from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
 from facecascade.cli import run
-from facecascade.images import IMAGE_EXTENSIONS, SkippedImages, write_image
+from facecascade.images import IMAGE_EXTENSIONS, write_image
 from facecascade.mtcnn import MTCNN, note_no_face
-from facecascade.nets import BACKENDS
 from facecascade.paths import DEMO_DATA, REPO_ROOT
 from facecascade.records import FORMATS, FaceRecord, read_celeba, read_landmark_list
+from facecascade.runtime import BACKENDS
+from facecascade.skips import Skips, add_strict_argument
 
 DEMO_SETS = [
     dict(list=DEMO_DATA / "celeba/list_landmarks_celeba_demo.txt", format="celeba",
@@ -76,7 +77,7 @@ def face_boxes(image, record, region, detector):
     return [None], None
 
 
-def collect(args):
+def collect(args, skips=None):
     """[(record, source label)] from --images / --list / the shipped demo sets."""
     if args.images:
         folder = Path(args.images)
@@ -90,9 +91,9 @@ def collect(args):
     out = []
     for s in sets:
         if s["format"] == "celeba":
-            out += read_celeba(s["list"], args.root, bbox_file=s.get("bbox"))
+            out += read_celeba(s["list"], args.root, bbox_file=s.get("bbox"), skips=skips)
         else:
-            out += read_landmark_list(s["list"], s["format"], args.root)
+            out += read_landmark_list(s["list"], s["format"], args.root, skips=skips)
     return out
 
 
@@ -113,19 +114,20 @@ def main(argv=None):
     ap.add_argument("--l2-passes", type=int, default=1,
                     help="run level 2 N times, each on a crop re-centred on its last points (default 1)")
     add_device_arguments(ap)
+    add_strict_argument(ap)
     args = ap.parse_args(argv)
     region = "detect" if args.detect else args.region
 
     cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
                                            l2_passes=args.l2_passes)
-    records = collect(args)
+    skipped = Skips(strict=args.strict)
+    records = collect(args, skipped)
     # --detect needs the detector; auto only for images without a list's box
     wanted = region == "detect" or (region == "auto" and any(r.box is None for r in records))
     detector = load_detector(args.gpu, required=region == "detect") if wanted else None
     print(f"{len(records)} images, backend {cascade.backend}, region {region}")
     out = Path(args.out)
     faces = clamped = without_faces = 0
-    skipped = SkippedImages()
     times = []
     for rec in records:
         image = skipped.read(rec.image, where=rec.where)

@@ -5,7 +5,7 @@ python).  Protocol: bench/peers/_common.py.
 Tasks: detect (our MTCNN), landmarks (our MTCNN finds the face, then the
 cascade on its box; "extra": the O-Net points), gtbox (the cascade on the
 given box grown by the cascade's margin).  The detector takes every flag of
-mtcnn/detect.py (facecascade.mtcnn.add_detector_arguments: --backend caffe|cv2,
+mtcnn/detect.py (facecascade.mtcnn.add_detector_arguments: --backend caffe|opencv,
 --rescore-rounds, --factor, ...); --cascade-backend caffe|opencv for the cascade.
 """
 from pathlib import Path

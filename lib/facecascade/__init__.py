@@ -7,4 +7,4 @@ everywhere: pixel coordinates, x to the right, y down, 0-based; five points in
 the order image-left eye, image-right eye, nose, image-left mouth corner,
 image-right mouth corner, as a float array of shape (5, 2).
 """
-__version__ = "0.1.0"
+__version__ = "1.0.0"

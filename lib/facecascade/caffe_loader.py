@@ -34,7 +34,11 @@ def caffe_prefix():
 
 
 def import_caffe(gpu=None, quiet=True):
-    """Import pycaffe once, select CPU (gpu=None) or the given GPU, return the module."""
+    """Import pycaffe once (in CPU mode) and return the module; gpu N selects GPU N.
+
+    Without gpu the mode is left as it is: pycaffe's mode is one process-wide switch,
+    and a net that runs on a GPU (runtime.CaffeNet, the MTCNN) selects its device
+    itself, so importing again elsewhere must not move it to the CPU."""
     global _caffe
     if _caffe is None:
         if quiet:
@@ -54,9 +58,8 @@ def import_caffe(gpu=None, quiet=True):
                 f"pycaffe could not be imported ({where}: {e}). Build it with:\n"
                 f"    cd {REPO_ROOT} && {BUILD_COMMAND}") from e
         _caffe = caffe
-    if gpu is None:
         _caffe.set_mode_cpu()
-    else:
+    if gpu is not None:
         _caffe.set_device(int(gpu))
         _caffe.set_mode_gpu()
     return _caffe

@@ -13,8 +13,8 @@ from typing import List, Optional
 import numpy as np
 
 from . import geometry as geo
-from .nets import load_net, to_blob
 from .paths import DEMO_DATA
+from .runtime import load_net, to_blob
 
 # Level 1's region around a face box: the box grown by this margin on every
 # side (the middle of the margins level 1 was trained on).

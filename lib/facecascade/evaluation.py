@@ -1,6 +1,7 @@
 """Evaluate the cascade on a landmark list (docs/METRICS.md): NME, per-point,
 failure rate, CED + AUC@10 %, the seed's diagonal figure; CED plot and the
-worst faces drawn.  Unreadable images are skipped, counted and reported."""
+worst faces drawn.  Bad faces (unreadable images, coincident eyes, points outside
+the image) are skipped and counted by facecascade.skips, before any is scored."""
 import json
 from pathlib import Path
 
@@ -8,18 +9,21 @@ import numpy as np
 from tqdm import tqdm
 
 from . import drawing, metrics
-from .images import SkippedImages, read_image, write_image
+from .atomic import write_text_atomic
+from .images import read_image, write_image
 from .records import POINT_NAMES
+from .skips import Skips
 
 BATCH = 64
 
 
-def run_cascade(cascade, records, region="auto", batch=BATCH, progress=True):
-    """Predictions for every readable record.
+def run_cascade(cascade, records, region="auto", batch=BATCH, progress=True, skips=None, score=False):
+    """Predictions for every usable record (skips: facecascade.skips.Skips; default a
+    new one).  score: also skip the faces whose points cannot be scored (skips.check_face).
     region: 'whole', 'box' (the record's box) or 'auto' (box when present).
-    Returns (kept records, l1 (N,5,2), l2 (N,5,2) or None, l1 diagonals, l2 diagonals, skipped)."""
+    Returns (kept records, l1 (N,5,2), l2 (N,5,2) or None, l1 diagonals, l2 diagonals, skips)."""
     kept, l1, l2, d1, d2 = [], [], [], [], []
-    skipped = SkippedImages(report=False)   # reported by the caller, after the progress bar
+    skipped = Skips() if skips is None else skips
     todo = []
 
     def flush():
@@ -38,7 +42,7 @@ def run_cascade(cascade, records, region="auto", batch=BATCH, progress=True):
 
     for rec in tqdm(records, desc="faces", unit="face", disable=not progress):
         img = skipped.read(rec.image, where=rec.where)
-        if img is None:
+        if img is None or (score and not skipped.check_face(rec, img.shape)):
             continue
         if region == "whole":
             box = None
@@ -54,7 +58,7 @@ def run_cascade(cascade, records, region="auto", batch=BATCH, progress=True):
     flush()
     l1 = np.array(l1).reshape(-1, 5, 2)
     l2 = np.array(l2).reshape(-1, 5, 2) if l2 else None
-    return kept, l1, l2, np.array(d1), np.array(d2), skipped.messages
+    return kept, l1, l2, np.array(d1), np.array(d2), skipped
 
 
 def plot_ced(curves, path, title):
@@ -86,15 +90,17 @@ def draw_worst(records, gt, l1, l2, nme, out_dir, n=20):
         write_image(out_dir / f"{rank:02d}_nme{nme[i] * 100:.1f}_{Path(records[i].image).stem}.jpg", img)
 
 
-def evaluate(cascade, records, region="auto", out_dir=None, worst=20, title="", progress=True):
-    """Figures of level 1 and the cascade on the same faces; NME/failure in %."""
-    kept, l1, l2, d1, d2, skipped = run_cascade(cascade, records, region, progress=progress)
+def evaluate(cascade, records, region="auto", out_dir=None, worst=20, title="", progress=True, skips=None):
+    """Figures of level 1 and the cascade on the same faces; NME/failure in %.
+    "skipped" in the result: {reason: count} of skips (facecascade.skips), reading included."""
+    kept, l1, l2, d1, d2, skipped = run_cascade(cascade, records, region, progress=progress, skips=skips,
+                                                score=True)
     if not kept:
-        raise ValueError(f"no readable image among {len(records)} records; first error: "
-                         f"{skipped[0] if skipped else '-'}")
+        raise ValueError(f"no usable face among {len(records)} records; first error: "
+                         f"{skipped.messages[0] if skipped.messages else '-'}")
     gt = np.array([r.points for r in kept])
     s1 = metrics.summarize(l1, gt, d1)
-    result = {"n": s1["n"], "skipped": len(skipped), "region": region,
+    result = {"n": s1["n"], "skipped": skipped.counts(), "region": region,
               "nme_l1": s1["nme"], "failure_l1": s1["failure"], "auc10_l1": s1["auc10"],
               "diag_error_l1": s1["diag_error"], "diag_dropped_l1": s1["diag_dropped"],
               "nme_per_point_l1": dict(zip(POINT_NAMES, s1["nme_per_point"]))}
@@ -111,7 +117,5 @@ def evaluate(cascade, records, region="auto", out_dir=None, worst=20, title="", 
         out_dir = Path(out_dir)
         plot_ced(curves, out_dir / "ced.png", title)
         draw_worst(kept, gt, l1, l2, metrics.nme_per_face(final, gt), out_dir / "worst", worst)
-        tmp = out_dir / "metrics.json.part"
-        tmp.write_text(json.dumps(result, indent=1))
-        tmp.replace(out_dir / "metrics.json")
-    return result, skipped
+        write_text_atomic(out_dir / "metrics.json", json.dumps(result, indent=1))
+    return result

@@ -5,12 +5,10 @@ honoured (OpenCV's IMREAD_COLOR does that for JPEGs).  Failures raise
 ImageReadError naming the file (and the list line, when the caller gives one),
 never a crash deeper down.
 """
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm import tqdm
 
 # the file types the command lines pick up from a folder (anything OpenCV reads works named directly)
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -73,29 +71,6 @@ def read_image(path, where=None):
         if oriented is not None and oriented.shape[:2] != img.shape[:2]:
             img = oriented  # EXIF rotated it; colour depth already reduced there
     return img
-
-
-class SkippedImages:
-    """The unreadable images of a long run, which goes on without them: each is
-    counted, kept as its message (file, list line, why) and, with report=True,
-    printed to stderr as `skip: <message>` when it happens."""
-
-    def __init__(self, report=True):
-        self.messages = []
-        self.report = report
-
-    def __len__(self):
-        return len(self.messages)
-
-    def read(self, path, where=None):
-        """read_image(path, where), or None for an unreadable image (counted, reported)."""
-        try:
-            return read_image(path, where=where)
-        except ImageReadError as e:
-            self.messages.append(str(e))
-            if self.report:  # through tqdm: on a line of its own under a progress bar
-                tqdm.write(f"skip: {e}", file=sys.stderr)
-            return None
 
 
 def list_image_inputs(arg):

@@ -1,11 +1,5 @@
-"""One forward(batch) over two runtimes: pycaffe (our build) or OpenCV's DNN module.
-
-    net = load_net("deploy.prototxt", "model.caffemodel", backend="auto")
-    outputs = net.forward(batch)          # batch: N x C x H x W float32
-
-backend "auto" takes pycaffe when our Caffe is built, else cv2.dnn (which
-reads the same files: it maps ConvolutionDepthwise to a grouped Convolution).
-"""
+"""Caffe weights as data: reading caffemodels, subnormal weights, averaging, FLOPs,
+ensembles.  Running nets: facecascade.runtime."""
 from pathlib import Path
 
 import numpy as np
@@ -13,75 +7,10 @@ import numpy as np
 from . import caffe_loader
 from .prototxt import caffe_pb2, check_net, read_net
 
-BACKENDS = ("auto", "caffe", "opencv")
 # Layer types whose parameters are learnt: a caffemodel without them would leave the
 # fillers' values in place without a word from Caffe.
 LEARNED_LAYER_TYPES = ("Convolution", "ConvolutionDepthwise", "Deconvolution", "InnerProduct", "PReLU",
                        "Scale", "BatchNorm", "Bias")
-# The input normalisation of every net here (MTCNN's reference values too).
-PIXEL_MEAN = 127.5
-PIXEL_SCALE = 0.0078125
-
-
-def to_blob(images):
-    """List/array of H x W x 3 uint8 BGR images (same size) -> N x 3 x H x W float32."""
-    arr = np.asarray(images, dtype=np.float32)
-    if arr.ndim == 3:
-        arr = arr[None]
-    return np.ascontiguousarray(((arr - PIXEL_MEAN) * PIXEL_SCALE).transpose(0, 3, 1, 2))
-
-
-class CaffeNet:
-    backend = "caffe"
-
-    def __init__(self, prototxt, weights, gpu=None):
-        caffe = caffe_loader.import_caffe(gpu=gpu)
-        check_net(prototxt, phases=(caffe.TEST,))
-        for f in (prototxt, weights):
-            if not Path(f).is_file():
-                raise FileNotFoundError(f"{f}: not found")
-        self.net = caffe.Net(str(prototxt), str(weights), caffe.TEST)
-        self.input_name = self.net.inputs[0]
-        self.output_names = list(self.net.outputs)
-
-    def forward(self, batch):
-        blob = self.net.blobs[self.input_name]
-        if blob.data.shape != batch.shape:
-            blob.reshape(*batch.shape)
-            self.net.reshape()
-        blob.data[...] = batch
-        out = self.net.forward()
-        return {k: np.array(out[k], copy=True) for k in self.output_names}
-
-
-class OpenCVNet:
-    backend = "opencv"
-
-    def __init__(self, prototxt, weights, gpu=None):
-        import cv2
-        for f in (prototxt, weights):
-            if not Path(f).is_file():
-                raise FileNotFoundError(f"{f}: not found")
-        self.net = cv2.dnn.readNetFromCaffe(str(prototxt), str(weights))
-        if gpu is not None:
-            self.net.setPreferableBackend(cv2.dnn.DNN_BACKEND_CUDA)
-            self.net.setPreferableTarget(cv2.dnn.DNN_TARGET_CUDA)
-        self.output_names = list(self.net.getUnconnectedOutLayersNames())
-
-    def forward(self, batch):
-        self.net.setInput(np.ascontiguousarray(batch, dtype=np.float32))
-        outs = self.net.forward(self.output_names)
-        return {k: np.array(v, copy=True) for k, v in zip(self.output_names, outs)}
-
-
-def load_net(prototxt, weights, backend="auto", gpu=None):
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}")
-    if backend == "auto":
-        backend = "caffe" if caffe_loader.caffe_available() else "opencv"
-    if backend == "caffe":
-        return CaffeNet(prototxt, weights, gpu)
-    return OpenCVNet(prototxt, weights, gpu)
 
 
 def _subnormal(data):

@@ -29,7 +29,11 @@ POINT_NAMES = ("left_eye", "right_eye", "nose", "left_mouth", "right_mouth")
 
 
 class LabelFormatError(ValueError):
-    pass
+    """A bad list line; `reason` is its facecascade.skips reason."""
+
+    def __init__(self, message, reason="malformed_line"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass
@@ -51,7 +55,7 @@ def _numbers(tokens, where, expected):
         bad = next(t for t in tokens if not _is_number(t))
         raise LabelFormatError(f"{where}: '{bad}' is not a number") from None
     if not np.all(np.isfinite(values)):
-        raise LabelFormatError(f"{where}: non-finite value")
+        raise LabelFormatError(f"{where}: non-finite value", "non_finite")
     return values
 
 
@@ -75,6 +79,24 @@ def _lines(path) -> Iterator[Tuple[int, List[str]]]:
                 yield no, tokens
 
 
+def _parse_lines(path, parse, skips=None):
+    """parse(no, tokens, where) over the non-blank lines -> the records it returns (None: no
+    record).  A bad line raises LabelFormatError, or with `skips` (facecascade.skips.Skips)
+    is skipped and counted, so one bad line does not stop a list."""
+    out = []
+    for no, tokens in _lines(path):
+        try:
+            rec = parse(no, tokens, f"{path}:{no}")
+        except LabelFormatError as e:
+            if skips is None:
+                raise
+            skips.add(e.reason, str(e))
+            continue
+        if rec is not None:
+            out.append(rec)
+    return out
+
+
 def _is_celeba_header(no, tokens):
     # line 1: the image count alone; line 2: column names (lefteye_x ... or image_id ...)
     if no <= 2 and len(tokens) == 1 and tokens[0].isdigit():
@@ -83,79 +105,75 @@ def _is_celeba_header(no, tokens):
 
 
 def read_celeba(landmarks_file, images_dir=None, bbox_file=None,
-                partition_file=None, partition=None) -> List[FaceRecord]:
-    """CelebA exactly as downloaded. partition: 0 train, 1 val, 2 test, or a name."""
+                partition_file=None, partition=None, skips=None) -> List[FaceRecord]:
+    """CelebA exactly as downloaded. partition: 0 train, 1 val, 2 test, or a name.
+    skips: bad lines skipped and counted (facecascade.skips) instead of raising."""
     landmarks_file = Path(landmarks_file)
     images_dir = Path(images_dir) if images_dir else landmarks_file.parent
-    boxes = {}
-    if bbox_file:
-        for no, tokens in _lines(bbox_file):
-            if _is_celeba_header(no, tokens):
-                continue
-            where = f"{bbox_file}:{no}"
-            x, y, w, h = _numbers(tokens[1:], where, 4)
-            boxes[tokens[0]] = (x, y, x + w, y + h)
+
+    def box_line(no, tokens, where):
+        if _is_celeba_header(no, tokens):
+            return None
+        x, y, w, h = _numbers(tokens[1:], where, 4)
+        return tokens[0], (x, y, x + w, y + h)
+
+    boxes = dict(_parse_lines(bbox_file, box_line, skips)) if bbox_file else {}
     wanted = None
     if partition_file is not None and partition is not None:
-        code = {"train": 0, "val": 1, "test": 2}.get(str(partition), partition)
-        wanted = set()
-        for no, tokens in _lines(partition_file):
+        code = int({"train": 0, "val": 1, "test": 2}.get(str(partition), partition))
+
+        def partition_line(no, tokens, where):
             if len(tokens) != 2 or not tokens[1].isdigit():
-                raise LabelFormatError(f"{partition_file}:{no}: expected 'name partition'")
-            if int(tokens[1]) == int(code):
-                wanted.add(tokens[0])
-    records = []
-    for no, tokens in _lines(landmarks_file):
-        if _is_celeba_header(no, tokens):
-            continue
-        where = f"{landmarks_file}:{no}"
-        name = tokens[0]
-        if wanted is not None and name not in wanted:
-            continue
+                raise LabelFormatError(f"{where}: expected 'name partition'")
+            return tokens[0] if int(tokens[1]) == code else None
+
+        wanted = set(_parse_lines(partition_file, partition_line, skips))
+
+    def landmark_line(no, tokens, where):
+        if _is_celeba_header(no, tokens) or (wanted is not None and tokens[0] not in wanted):
+            return None
         pts = _numbers(tokens[1:], where, 10).reshape(5, 2)
-        records.append(FaceRecord(images_dir / name, pts, boxes.get(name), where))
-    return records
+        return FaceRecord(images_dir / tokens[0], pts, boxes.get(tokens[0]), where)
+
+    return _parse_lines(landmarks_file, landmark_line, skips)
 
 
-def read_cuhk(list_file, root=None) -> List[FaceRecord]:
+def read_cuhk(list_file, root=None, skips=None) -> List[FaceRecord]:
     list_file = Path(list_file)
     root = Path(root) if root else list_file.parent
-    records = []
-    for no, tokens in _lines(list_file):
-        where = f"{list_file}:{no}"
+
+    def line(no, tokens, where):
         v = _numbers(tokens[1:], where, 14)
         left, right, top, bottom = v[:4]
         if right <= left or bottom <= top:
-            raise LabelFormatError(f"{where}: empty box (left right top bottom = {v[:4]})")
-        records.append(FaceRecord(root / tokens[0], v[4:].reshape(5, 2),
-                                  (left, top, right, bottom), where))
-    return records
+            raise LabelFormatError(f"{where}: empty box (left right top bottom = {v[:4]})", "empty_box")
+        return FaceRecord(root / tokens[0], v[4:].reshape(5, 2), (left, top, right, bottom), where)
+
+    return _parse_lines(list_file, line, skips)
 
 
-def read_mtfl(list_file, root=None, one_based=True) -> List[FaceRecord]:
+def read_mtfl(list_file, root=None, one_based=True, skips=None) -> List[FaceRecord]:
     list_file = Path(list_file)
     root = Path(root) if root else list_file.parent
-    records = []
-    for no, tokens in _lines(list_file):
-        where = f"{list_file}:{no}"
+
+    def line(no, tokens, where):
         # The original MTFL lists add 4 attribute fields (gender smile glasses pose).
         values = tokens[1:11] if len(tokens) == 15 else tokens[1:]
         v = _numbers(values, where, 10)
         pts = np.stack([v[:5], v[5:]], axis=1)
-        if one_based:
-            pts = pts - 1.0
-        records.append(FaceRecord(root / tokens[0], pts, None, where))
-    return records
+        return FaceRecord(root / tokens[0], pts - 1.0 if one_based else pts, None, where)
+
+    return _parse_lines(list_file, line, skips)
 
 
-def read_landmark_list(list_file, fmt, root=None, **kw) -> List[FaceRecord]:
+def read_landmark_list(list_file, fmt, root=None, skips=None, **kw) -> List[FaceRecord]:
     """Dispatch on a format name from FORMATS."""
     if fmt == "celeba":
-        return read_celeba(list_file, images_dir=root, **kw)
+        return read_celeba(list_file, images_dir=root, skips=skips, **kw)
     if fmt == "cuhk":
-        return read_cuhk(list_file, root)
+        return read_cuhk(list_file, root, skips=skips)
     if fmt == "mtfl":
-        return read_mtfl(list_file, root)
+        return read_mtfl(list_file, root, skips=skips)
     raise ValueError(f"unknown format {fmt!r}; choose from {FORMATS}")
 
 
@@ -182,12 +200,9 @@ def write_label_list(path, rows):
     tmp.replace(path)
 
 
-def read_label_list(path, expected=10):
+def read_label_list(path, expected=10, skips=None):
     """Our ImageData list: [(relative path, (expected,) float array)]."""
-    rows = []
-    for no, tokens in _lines(path):
-        rows.append((tokens[0], _numbers(tokens[1:], f"{path}:{no}", expected)))
-    return rows
+    return _parse_lines(path, lambda no, tokens, where: (tokens[0], _numbers(tokens[1:], where, expected)), skips)
 
 
 # ---------------------------------------------------------------- split files
@@ -212,16 +227,16 @@ def write_records(path, records):
     tmp.replace(path)
 
 
-def read_records(path) -> List[FaceRecord]:
+def read_records(path, skips=None) -> List[FaceRecord]:
     path = Path(path)
-    out = []
-    for no, tokens in _lines(path):
-        where = f"{path}:{no}"
+
+    def line(no, tokens, where):
         if len(tokens) != 15:
             raise LabelFormatError(f"{where}: expected image path, 10 point values and "
                                    f"4 box values (or '- - - -'), found {len(tokens) - 1} values")
         pts = _numbers(tokens[1:11], where, 10).reshape(5, 2)
         box = None if tokens[11] == "-" else tuple(_numbers(tokens[11:15], where, 4))
         image = Path(tokens[0])
-        out.append(FaceRecord(image if image.is_absolute() else path.parent / image, pts, box, where))
-    return out
+        return FaceRecord(image if image.is_absolute() else path.parent / image, pts, box, where)
+
+    return _parse_lines(path, line, skips)

@@ -24,8 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from .caffe_loader import import_caffe
+from .paths import REPO_ROOT
 from .prototxt import check_net, read_net, read_solver, write_text
 from .records import LabelFormatError, read_label_list
+
+# the default solver of each landmark level (the seed's layout)
+SOLVERS = {1: REPO_ROOT / "1_level_1/Code/2_train/solver.prototxt",
+           2: REPO_ROOT / "2_level_2/Code/0_train/solver.prototxt"}
 
 
 def resolve_paths(solver_path, out_dir):
@@ -114,6 +119,31 @@ def plot_log(rows, path, title):
     save_figure(fig, path)
 
 
+def restore(solver, resume, weights, out_dir, log):
+    """resume: 'auto' (newest snapshot in out_dir/snapshot), 'none' or a .solverstate path;
+    else start from the caffemodel `weights` (fine-tuning), if given."""
+    state = None
+    if resume == "auto":
+        state = latest_snapshot(out_dir / "snapshot")
+    elif resume not in (None, "none"):
+        state = Path(resume)
+    if state:
+        solver.restore(str(state))
+        log(f"resumed from {state} at iteration {solver.iter}")
+    elif weights:
+        solver.net.copy_from(str(weights))
+        log(f"initialised from {weights}")
+
+
+def logged_rows(log_path, up_to_iter):
+    """The rows of a resumed run's train_log.csv up to the iteration it resumes at."""
+    if not log_path.is_file() or up_to_iter <= 0:
+        return []
+    with open(log_path) as f:
+        return [dict(r, iter=int(r["iter"]), train_loss=float(r["train_loss"]))
+                for r in csv.DictReader(f) if int(r["iter"]) <= up_to_iter]
+
+
 def run_training(solver_path, out_dir, max_iter=None, resume="auto", gpu=None,
                  display=None, bn_batches=50, log=print, weights=None):
     """Train; returns a summary dict. resume: 'auto' (newest snapshot), 'none' or a
@@ -134,25 +164,10 @@ def run_training(solver_path, out_dir, max_iter=None, resume="auto", gpu=None,
     display = display or solver_param.display or 100
 
     solver = caffe.get_solver(str(resolved_solver))
-    state = None
-    if resume == "auto":
-        state = latest_snapshot(out_dir / "snapshot")
-    elif resume not in (None, "none"):
-        state = Path(resume)
-    if state:
-        solver.restore(str(state))
-        log(f"resumed from {state} at iteration {solver.iter}")
-    elif weights:
-        solver.net.copy_from(str(weights))
-        log(f"initialised from {weights}")
-
+    restore(solver, resume, weights, out_dir, log)
     batch = solver.net.blobs["data"].data.shape[0]
     log_path = out_dir / "train_log.csv"
-    rows = []
-    if log_path.is_file() and solver.iter > 0:
-        with open(log_path) as f:
-            rows = [dict(r, iter=int(r["iter"]), train_loss=float(r["train_loss"]))
-                    for r in csv.DictReader(f) if int(r["iter"]) <= solver.iter]
+    rows = logged_rows(log_path, solver.iter)
 
     stop = {"flag": False}
 
@@ -243,3 +258,35 @@ def export_snapshot(solver_path, caffemodel, out_dir, bn_batches=50):
     net = caffe.Net(str(resolved_net), str(caffemodel), caffe.TRAIN)
     recompute_batchnorm(net, bn_batches)
     return export_models(net, net_param, out_dir / "model", net_param.name)
+
+
+def unfold_deploy_model(solver_path, deploy, caffemodel, out, batches=20):
+    """A BatchNorm-folded deploy model (what 3_demo/Data ships) as weights of the
+    solver's train net, to fine-tune from (landmark_net.unfold_batchnorm; the
+    statistics come from the solver's training list).  Writes `out` atomically;
+    returns {"unfolded_convs", "out", "max_abs_diff_test_phase"}: the largest
+    output difference, on one test batch, between the folded model and the
+    train net in TEST phase with the written weights (float rounding only)."""
+    import tempfile
+
+    from .atomic import atomic_path
+    from .landmark_net import unfold_batchnorm
+    caffe = import_caffe()
+    with tempfile.TemporaryDirectory() as tmp:
+        _, _, net_param, _ = resolve_paths(solver_path, tmp)
+        check_image_lists(net_param)
+        resolved = Path(tmp) / (Path(read_solver(solver_path).net).stem + ".resolved.prototxt")
+        train_net = caffe.Net(str(resolved), caffe.TRAIN)
+        folded = caffe.Net(str(deploy), str(caffemodel), caffe.TEST)
+        n = unfold_batchnorm(train_net, folded, batches)
+        with atomic_path(out) as part:
+            train_net.save(str(part))
+        test_net = caffe.Net(str(resolved), str(out), caffe.TEST)
+        test_net.forward()
+        data = test_net.blobs["data"].data
+        folded.blobs["data"].reshape(*data.shape)
+        folded.reshape()
+        ref = next(iter(folded.forward(data=data).values()))
+        got = test_net.blobs["fc2"].data
+        diff = float(np.abs(got - ref.reshape(got.shape)).max())
+    return {"unfolded_convs": n, "out": str(out), "max_abs_diff_test_phase": diff}

@@ -9,8 +9,8 @@ Run single-threaded: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1.
 
 
 from facecascade.cli import run
-from facecascade.mtcnn_nets import training_cli
-from facecascade.mtcnn_sampling import NEG, PART, POS
+from facecascade.mtcnn.sampling import NEG, PART, POS
+from facecascade.mtcnn.trainer_cli import training_cli
 
 if __name__ == "__main__":
     run(training_cli, "pnet", ["random_12.npz"], default_iters=20000, default_batch=256,

@@ -11,8 +11,8 @@ Pass --data mtcnn/Data/random_24.npz alone for the no-mining ablation.
 
 
 from facecascade.cli import run
-from facecascade.mtcnn_nets import training_cli
-from facecascade.mtcnn_sampling import NEG, PART, POS
+from facecascade.mtcnn.sampling import NEG, PART, POS
+from facecascade.mtcnn.trainer_cli import training_cli
 
 if __name__ == "__main__":
     run(training_cli, "rnet", ["random_24.npz", "hard_24.npz"], default_iters=12000, default_batch=256,

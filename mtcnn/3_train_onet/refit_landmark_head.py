@@ -10,7 +10,7 @@ runs our P-Net and R-Net on every training face (cuhk_facepoint
 train_net7876.txt by default; never the test list), crops the R-Net boxes
 around the face as the detector does (and their mirror images), takes O-Net's
 256 `prelu5` features of each crop and solves for the linear landmark head
-in closed form (ridge regression; facecascade.onet_landmarks).  The rest of
+in closed form (ridge regression; facecascade.mtcnn.landmark_head).  The rest of
 det3 is untouched, so face scores and boxes are exactly the same.
 
 Writes DIR/det3.caffemodel (the det1/det2/prototxt files of --model-dir
@@ -33,12 +33,12 @@ import numpy as np
 from tqdm import tqdm
 
 from facecascade.cli import run
-from facecascade.images import SkippedImages
 from facecascade.mtcnn import add_detector_arguments, detector_from_args
+from facecascade.mtcnn.landmark_head import LANDMARK_HEAD, LandmarkSamples, fit_linear_head, set_linear_head
 from facecascade.nets import flush_denormals
-from facecascade.onet_landmarks import LANDMARK_HEAD, LandmarkSamples, fit_linear_head, set_linear_head
 from facecascade.paths import REPO_ROOT, SHARED_DATA
 from facecascade.records import read_cuhk
+from facecascade.skips import Skips
 
 
 def main(argv=None):
@@ -58,7 +58,7 @@ def main(argv=None):
         ap.error("--ridge must be >= 0")
     det = detector_from_args(args)
     records = read_cuhk(args.list)[:args.limit]
-    samples, skipped = LandmarkSamples(args.max_boxes, args.min_iou), SkippedImages()
+    samples, skipped = LandmarkSamples(args.max_boxes, args.min_iou), Skips()
     for rec in tqdm(records, desc="O-Net crops", file=sys.stderr):
         img = skipped.read(rec.image, where=rec.where)
         if img is not None:

@@ -11,8 +11,8 @@ Batches hold negatives : positives : parts : landmarks = 3 : 1 : 1 : 2.
 
 
 from facecascade.cli import run
-from facecascade.mtcnn_nets import training_cli
-from facecascade.mtcnn_sampling import LANDMARK, NEG, PART, POS
+from facecascade.mtcnn.sampling import LANDMARK, NEG, PART, POS
+from facecascade.mtcnn.trainer_cli import training_cli
 
 if __name__ == "__main__":
     run(training_cli, "onet", ["random_48.npz", "hard_48.npz"], default_iters=8000, default_batch=128,

@@ -31,7 +31,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("images", nargs="*", type=Path, help="more images to time (default: astronaut only)")
     ap.add_argument("--runs", type=int, default=20)
-    ap.add_argument("--backends", nargs="+", default=["caffe", "cv2"], choices=["caffe", "cv2"],
+    ap.add_argument("--backends", nargs="+", default=["caffe", "opencv"], choices=["caffe", "opencv"],
                     help="time each of these backends in turn (replaces --backend)")
     add_detector_arguments(ap)
     args = ap.parse_args(argv)

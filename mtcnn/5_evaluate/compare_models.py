@@ -16,7 +16,8 @@ import math
 from pathlib import Path
 
 from facecascade.cli import run
-from facecascade.nets import load_net, net_weights, weight_differences
+from facecascade.nets import net_weights, weight_differences
+from facecascade.runtime import load_net
 
 NETS = ("det1", "det2", "det3")
 

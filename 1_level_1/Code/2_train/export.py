@@ -15,11 +15,10 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from train import SOLVERS
 
 from facecascade.cli import run
 from facecascade.paths import DEMO_DATA, REPO_ROOT
-from facecascade.training import export_snapshot, latest_snapshot
+from facecascade.training import SOLVERS, export_snapshot, latest_snapshot
 
 
 def main(argv=None):

@@ -20,10 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 from facecascade.caffe_loader import add_device_arguments
 from facecascade.cli import run
 from facecascade.paths import REPO_ROOT
-from facecascade.training import run_training
-
-SOLVERS = {1: REPO_ROOT / "1_level_1/Code/2_train/solver.prototxt",
-           2: REPO_ROOT / "2_level_2/Code/0_train/solver.prototxt"}
+from facecascade.training import SOLVERS, run_training
 
 
 def main(argv=None, level=1):

@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facecascade.images import SkippedImages, list_image_inputs, write_image
+from facecascade.images import list_image_inputs, write_image
 from facecascade.mtcnn import add_detector_arguments, detector_from_args, note_no_face
 from facecascade.paths import REPO_ROOT
+from facecascade.skips import Skips, add_strict_argument
 
 
 def main(argv=None, doc=None):
@@ -30,8 +31,8 @@ def main(argv=None, doc=None):
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "3_demo" / "Result" / "detect_landmarks")
     ap.add_argument("--align", action="store_true", help="write 112x112 aligned faces")
     ap.add_argument("--align-size", type=int, default=112)
-    ap.add_argument("--cascade-backend", default="auto", help="landmark cascade backend (auto, caffe, cv2)")
     add_detector_arguments(ap)
+    add_strict_argument(ap)
     args = ap.parse_args(argv)
 
     from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
@@ -39,12 +40,12 @@ def main(argv=None, doc=None):
     from facecascade.geometry import align_face
 
     det = detector_from_args(args)
-    lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
+    lc = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)   # the same runtime and device
     items = [it for a in args.inputs for it in list_image_inputs(a)]
     if not items:
         sys.exit(f"no images found in {args.inputs}")
     args.out.mkdir(parents=True, exist_ok=True)
-    results, skipped, n_faces = {}, SkippedImages(), 0
+    results, skipped, n_faces = {}, Skips(strict=args.strict), 0
     for path, where in tqdm(items, desc="faces + landmarks", file=sys.stderr, disable=len(items) < 5):
         img = skipped.read(path, where=where if where != str(path) else None)
         if img is None:
@@ -74,7 +75,7 @@ def main(argv=None, doc=None):
     tmp = args.out / "landmarks.json.tmp"
     tmp.write_text(json.dumps(results, indent=1))
     tmp.replace(args.out / "landmarks.json")
-    print(json.dumps({"images": len(results), "skipped": len(skipped), "faces": n_faces,
+    print(json.dumps({"images": len(results), "skipped": skipped.counts(), "faces": n_faces,
                       "images_without_faces": sum(not v for v in results.values()),
                       "json": str(args.out / "landmarks.json")}))
 

@@ -17,9 +17,10 @@ from facecascade.caffe_loader import add_device_arguments
 from facecascade.cascade import SHIPPED, LandmarkCascade
 from facecascade.evaluation import evaluate
 from facecascade.geometry import L2_SCALES
-from facecascade.nets import BACKENDS
 from facecascade.paths import REPO_ROOT
 from facecascade.records import FORMATS, read_landmark_list
+from facecascade.runtime import BACKENDS
+from facecascade.skips import Skips, add_strict_argument
 
 
 def add_model_arguments(ap, level2=True):
@@ -55,9 +56,11 @@ def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" 
     ap.add_argument("--worst", type=int, default=20, help="worst faces to draw (default %(default)s)")
     ap.add_argument("--limit", type=int, default=0, help="only the first N faces")
     add_model_arguments(ap, level2)
+    add_strict_argument(ap)
     args = ap.parse_args(argv)
 
-    records = read_landmark_list(args.list, args.format, args.root)
+    skips = Skips(strict=args.strict)
+    records = read_landmark_list(args.list, args.format, args.root, skips=skips)
     if args.limit:
         records = records[:args.limit]
     has_boxes = any(r.box is not None for r in records)
@@ -70,11 +73,9 @@ def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" 
                               box_margin=args.box_margin, l2_half_factor=getattr(args, "l2_half_factor", None),
                               l2_scale=getattr(args, "l2_scale", None), l2_passes=getattr(args, "l2_passes", 1),
                               l2_derotate={"on": True, "off": False, None: None}[getattr(args, "l2_derotate", None)])
-    result, skipped = evaluate(cascade, records, region, args.out, args.worst,
-                               title=f"{Path(args.list).name} ({region})")
-    for e in skipped[:10]:
-        print("skipped:", e)
-    print(f"{result['n']} faces evaluated, {len(skipped)} skipped; region {region}; "
+    result = evaluate(cascade, records, region, args.out, args.worst,
+                      title=f"{Path(args.list).name} ({region})", skips=skips)
+    print(f"{result['n']} faces evaluated; {skips.summary()}; region {region}; "
           f"backend {cascade.backend}; results in {args.out}")
     print(f"level 1: NME {result['nme_l1']:.2f}%  failure {result['failure_l1']:.2f}%  "
           f"AUC@10% {result['auc10_l1']:.3f}  diag {result['diag_error_l1']:.2f}%")

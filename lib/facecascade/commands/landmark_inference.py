@@ -7,14 +7,16 @@ Writes a records list with the predicted points (same images, same boxes) to
 --out (default 1_level_1/Result/l1_<list>.txt); 4_evaluate and 5_crop_img read it.
 """
 import argparse
+import json
 from pathlib import Path
 
 from facecascade.caffe_loader import add_device_arguments
 from facecascade.cascade import SHIPPED, LandmarkCascade
 from facecascade.evaluation import run_cascade
-from facecascade.nets import BACKENDS
 from facecascade.paths import REPO_ROOT
 from facecascade.records import FaceRecord, read_records, write_records
+from facecascade.runtime import BACKENDS
+from facecascade.skips import Skips, add_strict_argument
 
 
 def main(argv=None, level=1, doc=None):
@@ -30,15 +32,16 @@ def main(argv=None, level=1, doc=None):
     ap.add_argument("--backend", choices=BACKENDS, default="auto")
     ap.add_argument("--out", help=f"output records list (default {level}_level_{level}/Result/l{level}_<list>.txt)")
     add_device_arguments(ap)
+    add_strict_argument(ap)
     args = ap.parse_args(argv)
-    records = read_records(args.list)
+    skips = Skips(strict=args.strict)
+    records = read_records(args.list, skips=skips)
     cascade = LandmarkCascade(args.l1_deploy, args.l1_model, getattr(args, "l2_deploy", None),
                               getattr(args, "l2_model", None), backend=args.backend, gpu=args.gpu)
-    kept, l1, l2, _, _, skipped = run_cascade(cascade, records, args.region)
+    kept, l1, l2, _, _, skipped = run_cascade(cascade, records, args.region, skips=skips)
     pred = l2 if level == 2 else l1
     out = Path(args.out or REPO_ROOT / f"{level}_level_{level}" / "Result" / f"l{level}_{Path(args.list).name}")
     write_records(out, [FaceRecord(r.image, p, r.box) for r, p in zip(kept, pred)])
-    for e in skipped[:10]:
-        print("skipped:", e)
-    print(f"{len(kept)} faces predicted, {len(skipped)} skipped -> {out}")
+    print(f"{len(kept)} faces predicted; {skipped.summary()} -> {out}")
+    print(json.dumps({"faces": len(kept), "skipped": skipped.counts(), "out": str(out)}))
 

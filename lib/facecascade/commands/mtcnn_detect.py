@@ -19,9 +19,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from facecascade.drawing import GREEN, YELLOW, draw_box, draw_points
-from facecascade.images import SkippedImages, list_image_inputs, write_image
+from facecascade.images import list_image_inputs, write_image
 from facecascade.mtcnn import add_detector_arguments, detector_from_args, note_no_face
 from facecascade.paths import REPO_ROOT
+from facecascade.skips import Skips, add_strict_argument
 
 
 def main(argv=None, doc=None):
@@ -30,13 +31,14 @@ def main(argv=None, doc=None):
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "detect")
     ap.add_argument("--no-draw", action="store_true")
     add_detector_arguments(ap)
+    add_strict_argument(ap)
     args = ap.parse_args(argv)
     det = detector_from_args(args)
     items = [it for a in args.inputs for it in list_image_inputs(a)]
     if not items:
         sys.exit(f"no images found in {args.inputs}")
     args.out.mkdir(parents=True, exist_ok=True)
-    results, skipped = {}, SkippedImages()
+    results, skipped = {}, Skips(strict=args.strict)
     for path, where in tqdm(items, desc="detect", file=sys.stderr, disable=len(items) < 5):
         img = skipped.read(path, where=where if where != str(path) else None)
         if img is None:
@@ -54,7 +56,7 @@ def main(argv=None, doc=None):
     tmp.write_text(json.dumps(results, indent=1))
     tmp.replace(args.out / "detections.json")
     n_faces = sum(len(v) for v in results.values())
-    print(json.dumps({"images": len(results), "skipped": len(skipped), "faces": n_faces,
+    print(json.dumps({"images": len(results), "skipped": skipped.counts(), "faces": n_faces,
                       "images_without_faces": sum(not v for v in results.values()),
                       "json": str(args.out / "detections.json")}))
     return results

@@ -27,10 +27,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from facecascade.atomic import write_text_atomic
 from facecascade.detection_metrics import evaluate, plot_pr, recall_by_attribute
-from facecascade.images import SkippedImages
 from facecascade.mtcnn import add_detector_arguments, detector_from_args
 from facecascade.paths import REPO_ROOT
+from facecascade.skips import Skips, add_strict_argument
 from facecascade.wider import read_wider, write_wider
 
 # Detections kept for AP: soft-NMS's lowered scores go down to here (AP ranks every
@@ -48,30 +49,12 @@ def cpu_model():
     return platform.processor()
 
 
-def main(argv=None, doc=None):
-    ap = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--gt", type=Path, required=True, help="WIDER-format ground-truth file")
-    ap.add_argument("--images", type=Path, required=True, help="folder the image names are relative to")
-    add_detector_arguments(ap, min_score=EVAL_MIN_SCORE, min_score_help=(
-        f"keep the detections scored >= S (default {EVAL_MIN_SCORE}: the boxes that soft-NMS ranked low stay "
-        "in the PR curve, as in WIDER FACE evaluations; 0.7 evaluates what detect.py outputs by default)"))
-    ap.add_argument("--stages", type=int, choices=(1, 2, 3), default=3, help="stop after P (1), R (2) or O (3)")
-    ap.add_argument("--limit", type=int, default=None, help="first N images only")
-    ap.add_argument("--max-minutes", type=float, default=None,
-                    help="stop detecting after this wall-clock time and evaluate the images done; images "
-                         "are then visited in a seeded random order, so the subset is random (n_images says how many)")
-    ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "evaluate")
-    args = ap.parse_args(argv)
-    cv2.setNumThreads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    gt = read_wider(args.gt)[:args.limit]
-    if args.max_minutes:
-        order = np.random.default_rng(0).permutation(len(gt))
-        gt = [gt[i] for i in order]
-    t_start = time.time()
-    det = detector_from_args(args, stages=args.stages)
-    args.out.mkdir(parents=True, exist_ok=True)
-    detections, times, skipped, used = {}, [], SkippedImages(), []
+def detect_all(det, gt, args, skipped):
+    """The detector on every readable image of gt (timed, the first call not) ->
+    detections {name: (N, 5)}, seconds per image, per-stage seconds and boxes, records used."""
+    detections, times, used = {}, [], []
     stage_times, stage_boxes = [], []
+    t_start = time.time()
     warm = True
     for rec in tqdm(gt, desc="detect", file=sys.stderr):
         if args.max_minutes and time.time() - t_start > 60 * args.max_minutes:
@@ -90,16 +73,43 @@ def main(argv=None, doc=None):
         stage_boxes.append(det.last_stage_boxes)
         detections[rec.name] = np.column_stack([faces.boxes, faces.scores]) if len(faces) else np.zeros((0, 5))
         used.append(rec)
+    return detections, times, stage_times, stage_boxes, used
+
+
+def main(argv=None, doc=None):
+    ap = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gt", type=Path, required=True, help="WIDER-format ground-truth file")
+    ap.add_argument("--images", type=Path, required=True, help="folder the image names are relative to")
+    add_detector_arguments(ap, min_score=EVAL_MIN_SCORE, min_score_help=(
+        f"keep the detections scored >= S (default {EVAL_MIN_SCORE}: the boxes that soft-NMS ranked low stay "
+        "in the PR curve, as in WIDER FACE evaluations; 0.7 evaluates what detect.py outputs by default)"))
+    add_strict_argument(ap)
+    ap.add_argument("--stages", type=int, choices=(1, 2, 3), default=3, help="stop after P (1), R (2) or O (3)")
+    ap.add_argument("--limit", type=int, default=None, help="first N images only")
+    ap.add_argument("--max-minutes", type=float, default=None,
+                    help="stop detecting after this wall-clock time and evaluate the images done; images "
+                         "are then visited in a seeded random order, so the subset is random (n_images says how many)")
+    ap.add_argument("--out", type=Path, default=REPO_ROOT / "mtcnn" / "Result" / "evaluate")
+    args = ap.parse_args(argv)
+    cv2.setNumThreads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    gt = read_wider(args.gt)[:args.limit]
+    if args.max_minutes:
+        order = np.random.default_rng(0).permutation(len(gt))
+        gt = [gt[i] for i in order]
+    det = detector_from_args(args, stages=args.stages)
+    args.out.mkdir(parents=True, exist_ok=True)
+    skipped = Skips(strict=args.strict)
+    detections, times, stage_times, stage_boxes, used = detect_all(det, gt, args, skipped)
     if not used and gt:
         # every image unreadable: most likely --images is not GT_FILE's image folder
         raise FileNotFoundError(f"none of the {len(gt)} images of {args.gt} could be read under "
                                 f"{args.images} (first: {skipped.messages[0]})")
     res = evaluate(detections, used)
     recall, precision = res["curves"]["all"]
-    plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {args.min_face:g})")
+    plot_pr(res, args.out / "pr_curve.png", title=f"MTCNN on {args.gt.name} (min face {det.min_face:g})")
     write_wider(args.out / "detections.txt", [(n, d[:, :4], d[:, 4]) for n, d in detections.items()])
     summary = {
-        "n_images": len(used), "n_images_in_gt": len(gt), "skipped_images": len(skipped),
+        "n_images": len(used), "n_images_in_gt": len(gt), "skipped_images": len(skipped), "skipped": skipped.counts(),
         # a bucket without valid gt has no AP: null in the JSON
         **{f"ap_{b}": (None if np.isnan(res[f"ap_{b}"]) else round(100 * res[f"ap_{b}"], 2))
            for b in ("all", "large", "medium", "small")},
@@ -121,16 +131,11 @@ def main(argv=None, doc=None):
         "recall_end_by_attribute": {b: {a: {str(v): [n, round(100 * f / n, 1)] for v, (n, f) in values.items()}
                                         for a, values in attrs.items()}
                                     for b, attrs in recall_by_attribute(detections, used).items()},
-        "min_face": args.min_face, "factor": args.factor, "thresholds": list(args.thresholds),
-        "rescore_rounds": args.rescore_rounds, "rescore_floor": args.rescore_floor,
-        "large_face_threshold": args.large_face_threshold, "large_face": args.large_face,
-        "final_score": args.final_score, "final_nms": args.final_nms, "nested_cover": args.nested_cover, "mirror_stages": args.mirror_stages,
-        "large_factor": args.large_factor,
-        "min_score": args.min_score,
+        "preset": args.preset, **det.config.to_dict(),
         "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
         "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
         "pr_curve": str(args.out / "pr_curve.png"),
     }
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    write_text_atomic(args.out / "summary.json", json.dumps(summary, indent=1))
     print(json.dumps(summary))
 

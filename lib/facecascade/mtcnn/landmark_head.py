@@ -17,9 +17,10 @@ Only `fc6-3` changes: face scores and boxes stay bit for bit the same.
 """
 import numpy as np
 
-from .boxes import iou_matrix
-from .mtcnn import forward_caffe, normalise
-from .mtcnn_sampling import flip_targets, landmark_targets
+from ..boxes import iou_matrix
+from .detector import forward_caffe
+from .pyramid import normalise
+from .sampling import flip_targets, landmark_targets
 
 FEATURE_BLOB, LANDMARK_HEAD = "prelu5", "fc6-3"
 ONET_SIZE = 48

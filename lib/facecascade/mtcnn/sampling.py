@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .boxes import crop_resize, iou, iou_matrix, regression_targets
+from ..boxes import crop_resize, iou, iou_matrix, regression_targets
 
 NEG, POS, PART, LANDMARK = 0, 1, 2, 3
 KIND_NAMES = {NEG: "negative", POS: "positive", PART: "part", LANDMARK: "landmark"}
