@@ -63,7 +63,7 @@ def shipped_settings():
 def read_settings(card_path):
     """The settings of a model card (cascade.json) with defaults for missing keys."""
     settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR, "l2_scale": geo.L2_SCALE,
-                "l2_derotate": False}
+                "l2_derotate": False, "l2_passes": 1}
     card_path = Path(card_path)
     if card_path.is_file():
         card = json.loads(card_path.read_text())
@@ -76,7 +76,7 @@ def read_settings(card_path):
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
                  backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
-                 l2_scale=None, l2_passes=1, l2_derotate=None, model_card=None):
+                 l2_scale=None, l2_passes=None, l2_derotate=None, model_card=None):
         # model_card: the cascade.json beside non-shipped models (default: the shipped one)
         settings = shipped_settings() if model_card is None else read_settings(model_card)
         self.box_margin = settings["box_margin"] if box_margin is None else box_margin
@@ -93,6 +93,7 @@ class LandmarkCascade:
         # Level 2 may run again on a crop re-centred on its own points: the
         # seed runs it once; a second pass mostly helps when level 1 saw the
         # whole image and its first crop was off-centre.
+        l2_passes = settings["l2_passes"] if l2_passes is None else l2_passes
         if int(l2_passes) < 1:
             raise ValueError(f"l2_passes must be >= 1, got {l2_passes}")
         self.l2_passes = int(l2_passes)
