@@ -193,3 +193,33 @@ def test_cascade_finds_the_points_of_a_grayscale_photo(cuhk_faces, shipped_casca
     res = shipped_cascade.predict_batch(images, [rec.box for rec, _ in cuhk_faces])
     nme = nme_per_face(np.array([r.points for r in res]), np.array([rec.points for rec, _ in cuhk_faces]))
     assert nme.mean() < GRAY_MAX_NME, nme
+
+
+def test_unfolded_shipped_level1_trains_from_where_the_folded_one_stands(caffe, tmp_path, test_data):
+    """unfold.py: the shipped (BatchNorm-folded) level 1 as train-net weights gives
+    the folded model's outputs in TEST phase, and nearly so in TRAIN phase
+    (batch statistics), so fine-tuning starts from the shipped model."""
+    from facecascade import landmark_net as ln
+    from facecascade.paths import DEMO_DATA
+    from facecascade.prototxt import write_text
+    from facecascade.records import read_celeba
+    from facecascade.training import unfold_deploy_model
+    recs = read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt")
+    data = tmp_path / "Data"
+    cfg = datagen.AugmentConfig(samples_per_face=16, whole_fraction=0.0)
+    datagen.generate(recs, data, "l1_train.txt", 1, cfg, seed=0, progress=False)
+    datagen.generate(recs, data, "l1_test.txt", 1, cfg, seed=1, progress=False)
+    write_text(tmp_path / "net.prototxt", ln.train_net("l1", data / "l1_train.txt", data / "l1_test.txt",
+                                                      root_folder=f"{data}/", batch=32, test_batch=32))
+    (tmp_path / "solver.prototxt").write_text('net: "net.prototxt"\ntype: "Adam"\nbase_lr: 0.001\n'
+                                              'lr_policy: "fixed"\nmax_iter: 1\nsnapshot_prefix: "l1"\n')
+    out = tmp_path / "unfolded.caffemodel"
+    res = unfold_deploy_model(tmp_path / "solver.prototxt", DEMO_DATA / "l1_deploy.prototxt",
+                              DEMO_DATA / "l1.caffemodel", out, batches=2)
+    assert res["unfolded_convs"] == 19
+    assert res["max_abs_diff_test_phase"] < 1e-4
+    # TRAIN phase (batch statistics, dropout): the loss is that of a trained model
+    net = caffe.Net(str(tmp_path / "net.prototxt"), str(out), caffe.TRAIN)
+    losses = [float(net.forward()["loss"]) for _ in range(2)]
+    fresh = caffe.Net(str(tmp_path / "net.prototxt"), caffe.TRAIN)
+    assert np.mean(losses) < 0.3 * float(fresh.forward()["loss"])
