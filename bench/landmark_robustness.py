@@ -208,12 +208,15 @@ def plot(results, labels, path):
 
 
 def load_models(args):
+    """The shipped cascade and, with --candidate, the candidate folder's: its l1 and
+    cascade.json, and its l2 where it has one (else the shipped level 2)."""
     models = {"shipped": LandmarkCascade.from_shipped(backend="caffe")}
     if args.candidate:
         d = Path(args.candidate)
+        l2 = d if (d / "l2.caffemodel").is_file() else DEMO_DATA
         card = d / "cascade.json"
         models["candidate"] = LandmarkCascade(d / "l1_deploy.prototxt", d / "l1.caffemodel",
-                                              d / "l2_deploy.prototxt", d / "l2.caffemodel", backend="caffe",
+                                              l2 / "l2_deploy.prototxt", l2 / "l2.caffemodel", backend="caffe",
                                               model_card=card if card.is_file() else DEMO_DATA / "cascade.json")
     return models
 
@@ -221,8 +224,8 @@ def load_models(args):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("list", nargs="?", default=str(DEFAULT_LIST), help="CUHK-format list (default %(default)s)")
-    ap.add_argument("--candidate", help="folder with l1_deploy.prototxt, l1.caffemodel, l2_deploy.prototxt, "
-                                        "l2.caffemodel and cascade.json (as 3_demo/Data)")
+    ap.add_argument("--candidate", help="folder with l1_deploy.prototxt, l1.caffemodel, cascade.json and "
+                                        "optionally l2_deploy.prototxt, l2.caffemodel (else the shipped level 2)")
     ap.add_argument("--limit", type=int, default=0, help="N faces evenly spaced over the list (0: all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-peers", action="store_true", help="skip mediapipe even where installed")
