@@ -223,3 +223,28 @@ def test_unfolded_shipped_level1_trains_from_where_the_folded_one_stands(caffe, 
     losses = [float(net.forward()["loss"]) for _ in range(2)]
     fresh = caffe.Net(str(tmp_path / "net.prototxt"), caffe.TRAIN)
     assert np.mean(losses) < 0.3 * float(fresh.forward()["loss"])
+
+
+# The rotation candidate (3_demo/Data/rotation_candidate, not shipped: see its
+# cascade.json) on the same 6 photos turned a quarter or half turn: measured
+# 2026-12-07 mean NME 6.1 % (+90), 4.1 % (-90), 4.3 % (180); the shipped models
+# are at 80-110 % there (bench/landmark_robustness.py).
+CANDIDATE_TURNED_MAX_NME = 0.08
+
+
+@pytest.mark.parametrize("angle", [90, -90, 180])
+def test_rotation_candidate_finds_the_points_of_an_upside_down_photo(caffe, cuhk_faces, angle):
+    from facecascade.paths import DEMO_DATA
+    d = DEMO_DATA / "rotation_candidate"
+    cascade = LandmarkCascade(d / "l1_deploy.prototxt", d / "l1.caffemodel", DEMO_DATA / "l2_deploy.prototxt",
+                              DEMO_DATA / "l2.caffemodel", backend="caffe", model_card=d / "cascade.json")
+    assert cascade.l2_derotate and cascade.l2_passes == 2
+    images, boxes, gt = [], [], []
+    for rec, img in cuhk_faces:
+        turned, pts, m = datagen.rotate_image(img, rec.points, angle)
+        images.append(turned)
+        boxes.append(_box_turned(rec.box, m))
+        gt.append(pts)
+    res = cascade.predict_batch(images, boxes)
+    nme = nme_per_face(np.array([r.points for r in res]), np.array(gt))
+    assert nme.mean() < CANDIDATE_TURNED_MAX_NME, nme
