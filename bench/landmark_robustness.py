@@ -64,7 +64,7 @@ def _turned_box(box, matrix):
 
 
 def _framed(image, points, factor, rng):
-    region = datagen.point_frame(points, factor)
+    region = geo.point_frame(points, factor)
     shift = rng.uniform(-0.05, 0.05, 2) * region.width
     region = geo.Region(region.left + shift[0], region.top + shift[1], region.width, region.height)
     matrix = region.affine(CROP_PX)

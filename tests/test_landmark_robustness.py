@@ -248,3 +248,17 @@ def test_rotation_candidate_finds_the_points_of_an_upside_down_photo(caffe, cuhk
     res = cascade.predict_batch(images, boxes)
     nme = nme_per_face(np.array([r.points for r in res]), np.array(gt))
     assert nme.mean() < CANDIDATE_TURNED_MAX_NME, nme
+
+
+def test_second_level1_pass_only_without_a_box(caffe, cuhk_faces):
+    """l1_passes 2 (card key): a face without a box gets level 1 again on a frame
+    around its first points; a face with a box keeps its single pass."""
+    from facecascade.cascade import L1_REFRAME_FACTOR
+    once = LandmarkCascade.from_shipped(backend="caffe", l1_passes=1)
+    twice = LandmarkCascade.from_shipped(backend="caffe", l1_passes=2)
+    (rec, img), (rec2, img2) = cuhk_faces[:2]
+    a, b = once.predict_batch([img, img2], [rec.box, None]), twice.predict_batch([img, img2], [rec.box, None])
+    np.testing.assert_allclose(a[0].l1, b[0].l1, atol=1e-4)
+    assert a[1].l1_region == geo.Region.whole_image(img2.shape[1], img2.shape[0])
+    assert b[1].l1_region == geo.point_frame(a[1].l1, L1_REFRAME_FACTOR)
+    assert not np.allclose(a[1].l1, b[1].l1)

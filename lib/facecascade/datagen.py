@@ -197,15 +197,6 @@ def rotate_image(image, points, degrees):
     return out, geo.apply_affine(m, points), m
 
 
-def point_frame(points, side_factor):
-    """A square region centred on the points' centroid, side = side_factor x the
-    largest centroid-to-point distance (MTFL's 80x80 crops: about 4.3)."""
-    p = np.asarray(points, dtype=np.float64)
-    c = p.mean(0)
-    r = float(np.max(np.linalg.norm(p - c, axis=1)))
-    return geo.Region.centred(c[0], c[1], side_factor * r / 2)
-
-
 def _sample(image, points, matrix, rng, cfg):
     image = degrade(image, points, cfg, rng)
     img = geo.warp(image, matrix, geo.NET_INPUT)
@@ -223,7 +214,7 @@ def level1_regions(record: FaceRecord, width, height, cfg, rng):
         if rng.random() < cfg.whole_fraction:
             yield geo.Region.whole_image(width, height)
         elif cfg.point_frame_fraction > 0 and rng.random() < cfg.point_frame_fraction / (1 - cfg.whole_fraction):
-            yield point_frame(record.points, rng.uniform(cfg.frame_min, cfg.frame_max))
+            yield geo.point_frame(record.points, rng.uniform(cfg.frame_min, cfg.frame_max))
         else:
             yield geo.Region.from_box(box, margin=rng.uniform(cfg.margin_min, cfg.margin_max))
 

@@ -270,6 +270,15 @@ def level2_to_image(matrix, unit, size=NET_INPUT):
     return apply_affine(cv2.invertAffineTransform(np.asarray(matrix, dtype=np.float64)), uv)
 
 
+def point_frame(points, side_factor):
+    """A square region centred on the points' centroid, side = side_factor x the
+    largest centroid-to-point distance (MTFL's 80x80 crops: about 4.3)."""
+    p = np.asarray(points, dtype=np.float64)
+    c = p.mean(0)
+    r = float(np.max(np.linalg.norm(p - c, axis=1)))
+    return Region.centred(c[0], c[1], side_factor * r / 2)
+
+
 def fit_box(points, scale=1.0):
     """A square face box around 5 points (used where a data set has none, e.g. the
     80x80 LFW crops whose face fills only part of the image). The box side is

@@ -31,6 +31,8 @@ def add_model_arguments(ap, level2=True):
         ap.add_argument("--l2-model", default=str(SHIPPED["l2"][1]), help="level-2 caffemodel")
     ap.add_argument("--backend", choices=BACKENDS, default="auto", help="pycaffe or cv2.dnn (default auto)")
     ap.add_argument("--flip-test", action="store_true", help="average with the mirrored prediction")
+    ap.add_argument("--model-card", help="cascade.json whose settings the flags below default to "
+                                         "(default: 3_demo/Data/cascade.json, the shipped models')")
     ap.add_argument("--box-margin", type=float, help="level-1 margin around a face box (default: 3_demo/Data/cascade.json)")
     if level2:
         ap.add_argument("--l2-half-factor", type=float,
@@ -73,7 +75,8 @@ def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" 
                               backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
                               box_margin=args.box_margin, l2_half_factor=getattr(args, "l2_half_factor", None),
                               l2_scale=getattr(args, "l2_scale", None), l2_passes=getattr(args, "l2_passes", None),
-                              l2_derotate={"on": True, "off": False, None: None}[getattr(args, "l2_derotate", None)])
+                              l2_derotate={"on": True, "off": False, None: None}[getattr(args, "l2_derotate", None)],
+                              model_card=args.model_card)
     result = evaluate(cascade, records, region, args.out, args.worst,
                       title=f"{Path(args.list).name} ({region})", skips=skips)
     print(f"{result['n']} faces evaluated; {skips.summary()}; region {region}; "
