@@ -65,6 +65,15 @@ def import_caffe(gpu=None, quiet=True):
     return _caffe
 
 
+def select_device(caffe, gpu=None):
+    """pycaffe's one process-wide switch: CPU (gpu None) or CUDA device gpu."""
+    if gpu is None:
+        caffe.set_mode_cpu()
+    else:
+        caffe.set_device(int(gpu))
+        caffe.set_mode_gpu()
+
+
 def caffe_available():
     try:
         import_caffe()

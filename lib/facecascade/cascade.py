@@ -22,7 +22,7 @@ BOX_MARGIN = 0.15
 # ... and around a box of our MTCNN: none.  The detector's boxes follow WIDER's
 # convention (forehead to chin), larger than the CUHK boxes level 1 was trained on,
 # so BOX_MARGIN around them makes level 1's region too large (chosen on cuhk train
-# with mtcnn/5_evaluate/compare_landmarks.py --box-margin; mtcnn/README).
+# with mtcnn/5_evaluate/compare_landmarks.py --box-margin; docs/METHOD.md).
 DETECTOR_BOX_MARGIN = 0.0
 # Without a box, a second level-1 pass (card key l1_passes) runs on a square
 # around the first pass's points, side = this x the largest centroid-to-point
@@ -82,7 +82,8 @@ def read_settings(card_path):
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
                  backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
-                 l2_scale=None, l2_passes=None, l2_derotate=None, model_card=None, l1_passes=None):
+                 l2_scale=None, l2_passes=None, threads=None, precision="fp32", l2_derotate=None,
+                 model_card=None, l1_passes=None):
         # model_card: the cascade.json beside non-shipped models (default: the shipped one)
         settings = shipped_settings() if model_card is None else read_settings(model_card)
         self.box_margin = settings["box_margin"] if box_margin is None else box_margin
@@ -90,8 +91,9 @@ class LandmarkCascade:
         self.l2_scale = settings["l2_scale"] if l2_scale is None else l2_scale
         # Level 2 on a crop turned upright by level 1's eye line (any rotation).
         self.l2_derotate = settings["l2_derotate"] if l2_derotate is None else bool(l2_derotate)
-        self.l1 = load_net(l1_deploy, l1_model, backend, gpu)
-        self.l2 = load_net(l2_deploy, l2_model, backend, gpu) if l2_deploy else None
+        # threads / precision: runtime.load_net's (onnx: one thread, the fp32 or int8 ONNX files)
+        self.l1 = load_net(l1_deploy, l1_model, backend, gpu, threads, precision)
+        self.l2 = load_net(l2_deploy, l2_model, backend, gpu, threads, precision) if l2_deploy else None
         self.backend = self.l1.backend
         # Test-time flip: average the prediction on the mirrored input (points
         # swapped back); costs a second forward per level.
@@ -107,6 +109,7 @@ class LandmarkCascade:
 
     @classmethod
     def from_shipped(cls, backend="auto", gpu=None, **kw):
+        # the caffemodels name the models of every backend (onnx: the .onnx beside them)
         for f in (*SHIPPED["l1"], *SHIPPED["l2"]):
             if not Path(f).is_file():
                 raise FileNotFoundError(f"{f}: shipped model missing (is this a full checkout?)")
@@ -167,6 +170,15 @@ class LandmarkCascade:
                 points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, self._run(self.l2, crops2))]
         return [CascadeResult(p1, p2, r1, r2, c, a)
                 for p1, p2, r1, r2, c, a in zip(l1, points, regions, l2_regions, clamped, angles)]
+
+    def predict_detections(self, image, detections):
+        """The refined 5 points (N, 5, 2) of every face our MTCNN found in `image`
+        (mtcnn.Detections), all faces in one level-1 and one level-2 forward."""
+        if not len(detections):
+            return np.zeros((0, 5, 2))
+        boxes = [tuple(float(v) for v in b) for b in detections.boxes]
+        refined = self.predict_batch([image] * len(boxes), boxes=boxes, margin=DETECTOR_BOX_MARGIN)
+        return np.stack([np.asarray(r.points, dtype=np.float64).reshape(5, 2) for r in refined])
 
     def predict(self, image, box=None, region=None, margin=None) -> CascadeResult:
         return self.predict_batch([image], [box], None if region is None else [region], margin)[0]
