@@ -151,7 +151,8 @@ def main():
     ap.add_argument("--images", type=int, default=120, help="WIDER-like images (first N of wider_eval)")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--tiny", type=int, nargs="*", default=[10_000, 100_000], help="tiny image counts (memory)")
-    ap.add_argument("--shard-size", type=int, default=20, help="shard size of the WIDER-like runs")
+    ap.add_argument("--shard-size", type=int, default=2,
+                    help="shard size of the WIDER-like runs (small: shards are hashed, so a few large ones would leave a worker idle)")
     ap.add_argument("--price", type=float, default=0.04, help="assumed USD per core-hour for the estimate")
     args = ap.parse_args()
     print(describe(), flush=True)

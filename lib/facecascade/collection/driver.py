@@ -46,7 +46,7 @@ def dask_client(workers=None, scheduler=None):
 
     # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in each worker, which also freezes glibc's mmap
     # threshold at 128 KiB: every larger numpy temporary of the nets is then mapped and unmapped
-    # afresh (page faults: 13 % more CPU per image, docs/notebook/2026-12-07-process-collection.md)
+    # afresh (page faults: 13 % more CPU per image on WIDER photos; bench/collection_throughput.py)
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_MALLOC}
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
                           "distributed.nanny.pre-spawn-environ": environ}):
