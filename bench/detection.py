@@ -11,8 +11,9 @@ process (bench/peers/<name>_adapter.py, the peers in their venvs from
 bench/setup_peers.sh; "not installed" otherwise) on the whole image, once per
 image; s/image is that call (image reading excluded).  Also the median of
 --astronaut-runs calls on scikit-image's astronaut (512x512) after a warm-up.
-Settings: MTCNNs min face 20, factor 0.709, thresholds 0.6/0.7/0.7 (ours with
-its second look, once more without it, and once with its accuracy setting:
+Settings: MTCNNs min face 20, factor 0.709, thresholds 0.6/0.7/0.7 (ours on
+pycaffe, cv2.dnn and onnxruntime (fp32, int8) with its second look, once more without it, and
+once with its accuracy setting:
 --mirror-stages rnet --factor 0.8); dlib HOG
 upsample 1, adjust_threshold -0.5; mediapipe full-range, min score 0.2.
 Ratios: AP of the row / AP of ours (pycaffe), s/image of the row / ours.
@@ -81,11 +82,13 @@ def main(argv=None):
     mf = ["--min-face", str(args.min_face)]
     runs = [("ours", "ours: our MTCNN (pycaffe)", ["--backend", "caffe", *mf])]
     if not args.no_cv2:
-        runs.append(("ours", "ours: our MTCNN (cv2.dnn)", ["--backend", "opencv", *mf]))
+        runs.append(("ours", "ours: our MTCNN (cv2.dnn, ONNX files)", ["--backend", "opencv", *mf]))
+    runs.append(("ours", "ours: our MTCNN (onnxruntime fp32)", ["--backend", "onnx", *mf]))
+    runs.append(("ours", "ours: our MTCNN (onnxruntime int8)", ["--backend", "onnx", "--precision", "int8", *mf]))
     # the reference pipeline's cost and accuracy with the same nets
     runs.append(("ours", "ours: our MTCNN, no second look (pycaffe)",
                  ["--backend", "caffe", "--rescore-rounds", "0", *mf]))
-    # the opt-in accuracy setting (mtcnn/README "Mirror scoring and a finer pyramid")
+    # the opt-in accuracy setting (docs/METHOD.md, "Mirror scoring")
     runs.append(("ours", "ours: our MTCNN, accuracy setting (pycaffe)",
                  ["--backend", "caffe", "--mirror-stages", "rnet", "--factor", "0.8", *mf]))
     labels = {"facenet_pytorch": "facenet-pytorch MTCNN", "mtcnn_ipazc": "mtcnn (ipazc)",

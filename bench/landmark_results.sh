@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's landmark accuracy figures: level 1 alone and the cascade on
+# The landmark accuracy figures of docs/RESULTS.md: level 1 alone and the cascade on
 # cuhk_facepoint/test_net7876.txt (never trained on), shipped models, pycaffe,
 # both level-1 regions, plain and with the test-time options (--flip-test,
 # --l2-passes 2). Prints one JSON line per run (the evaluate command's contract).

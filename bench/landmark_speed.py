@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Landmark cascade speed (docs/METRICS.md): per-face latency of the whole cascade
 (crop + preprocess + level 1 + level 2 + mapping back), single thread, median
-of --runs after warm-up, for pycaffe and cv2.dnn; batched throughput with all
-cores; and the ratio to the machine's limit (FLOPs per face / single-core
-FLOP rate of a large float32 matrix multiply, measured here).
+of --runs after warm-up, for pycaffe, cv2.dnn (on the ONNX files), onnxruntime on
+the float32 ONNX files and on the int8 ones; batched throughput with all cores; and
+the ratio to the machine's limit (FLOPs per face / single-core FLOP rate of a large
+float32 matrix multiply, measured here).
 
     python bench/landmark_speed.py [--runs 200] [--batch 64] [--repeats 3]
 Each backend/thread setting runs in its own process (thread counts must be
@@ -11,7 +12,8 @@ set before the libraries load).  The latency processes run --repeats times,
 the two backends alternating, and the table gives the median of their medians
 with the range: on a shared VM one process alone can be a third off (a
 cv2.dnn run read 2.40 ms where the two after it read 1.59-1.63).  Prints a
-table with the machine.
+table with the machine; the last line is one JSON object {backend: ms per face}
+(backends: caffe, opencv, onnx, onnx_int8).
 """
 import argparse
 import json
@@ -22,6 +24,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# backend[_precision] -> the table's name
+LABELS = {"caffe": "pycaffe", "opencv": "cv2.dnn (ONNX files)", "onnx": "onnxruntime fp32",
+          "onnx_int8": "onnxruntime int8"}
 
 
 def worker(args):
@@ -36,7 +41,8 @@ def worker(args):
     recs = read_cuhk(REPO / "3_demo/Data/cuhk/test_net7876_demo.txt")
     images = [read_image(r.image) for r in recs]
     boxes = [r.box for r in recs]
-    lc = LandmarkCascade.from_shipped(backend=args.backend)
+    backend, _, precision = args.backend.partition("_")
+    lc = LandmarkCascade.from_shipped(backend=backend, precision=precision or "fp32", threads=args.threads)
     out = {"backend": args.backend, "threads": args.threads}
     if args.mode == "latency":
         for i in range(20):
@@ -106,12 +112,13 @@ def main():
     limit_ms = flops / (gflops * 1e9) * 1000
     print(f"cascade: {flops / 1e6:.1f} MFLOP per face (both levels); one core: {gflops:.1f} GFLOP/s "
           f"(1024^2 float32 matmul) -> physical limit {limit_ms:.3f} ms per face\n")
-    backends = ("caffe", "opencv")
+    backends = tuple(LABELS)
     # alternating, so that a slow spell of the machine falls on both backends
     lat = {b: [] for b in backends}
     for _ in range(args.repeats):
         for backend in backends:
             lat[backend].append(run("latency", backend, 1, args))
+    summary = {}
     print(f"| backend | ms per face, 1 thread (median of {args.repeats} processes x {args.runs} faces) | "
           f"range over the processes | p90 ms | x limit | faces/s, batch {args.batch}, {cores} threads |")
     print("|---|---|---|---|---|---|")
@@ -119,8 +126,10 @@ def main():
         ms = sorted(r["ms_per_face"] for r in lat[backend])
         median, p90 = statistics.median(ms), statistics.median(r["p90_ms"] for r in lat[backend])
         thr = run("throughput", backend, cores, args)
-        print(f"| {'pycaffe' if backend == 'caffe' else 'cv2.dnn'} | {median:.3f} | {ms[0]:.3f}-{ms[-1]:.3f} | "
+        print(f"| {LABELS[backend]} | {median:.3f} | {ms[0]:.3f}-{ms[-1]:.3f} | "
               f"{p90:.3f} | {median / limit_ms:.1f}x | {thr['faces_per_s']:.0f} |")
+        summary[backend] = round(median, 4)
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

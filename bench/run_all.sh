@@ -2,7 +2,7 @@
 # Run every benchmark in order and print all tables (one machine, one run).
 #
 #   bash bench/run_all.sh                       # full runs (about 50 min on 2 cores)
-#   LM_LIMIT=300 DET_LIMIT=60 bash bench/run_all.sh   # the limits used in bench/RESULTS.md (~9 min)
+#   LM_LIMIT=300 DET_LIMIT=60 bash bench/run_all.sh   # the limits of some runs in docs/notebook/benchmarks.md (~9 min)
 #
 # Peers appear when bash bench/setup_peers.sh has been run ("not installed"
 # otherwise).  Run on an otherwise idle machine: the timings are single-thread

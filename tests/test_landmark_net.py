@@ -142,7 +142,7 @@ def test_cascade_keeps_the_face_scale_on_a_small_face_in_a_large_photo(caffe, te
     """A face of face_px in a 1280x960 photo, as the detector hands them over in a
     crowd: level 2's crop follows level 1's points, not the photo's size (a floor
     of 5 % of the photo made it 128 px, five faces wide, and the refined points
-    came out far off: bench/landmark_face_size.py, README "Landmarks on small faces")."""
+    came out far off: bench/landmark_face_size.py, docs/RESULTS.md "Landmarks on small faces")."""
     import cv2
 
     from facecascade.images import read_image

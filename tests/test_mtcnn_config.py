@@ -74,8 +74,8 @@ def test_bad_settings_name_the_file(tmp_path):
 
 def test_one_backend_vocabulary_for_detector_and_cascade(caffe):
     img = np.zeros((64, 64, 3), np.uint8)
-    assert set(BACKENDS) == {"auto", "caffe", "opencv"}
-    for backend in ("caffe", "opencv", "auto"):
+    assert set(BACKENDS) == {"auto", "caffe", "onnx", "opencv"}
+    for backend in ("caffe", "onnx", "opencv", "auto"):
         assert len(MTCNN(backend=backend).detect(img)) == 0
     with pytest.raises(ValueError, match="backend must be one of"):
         MTCNN(backend="cv2")

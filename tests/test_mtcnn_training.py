@@ -534,7 +534,7 @@ def test_kept_snapshots_leave_the_run_unchanged_and_their_mean_is_exact(caffe, t
     assert names == sorted(f"pnet_iter_{i}.caffemodel" for i in (4, 7, 8, 12))
 
     from facecascade.paths import REPO_ROOT
-    spec = importlib.util.spec_from_file_location("average_snapshots", REPO_ROOT / "mtcnn" / "average_snapshots.py")
+    spec = importlib.util.spec_from_file_location("average_snapshots", REPO_ROOT / "experiments" / "tools" / "average_snapshots.py")
     avg = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(avg)
 

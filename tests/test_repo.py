@@ -10,7 +10,7 @@ from facecascade.paths import REPO_ROOT
 
 SCRIPTS = sorted(str(p.relative_to(REPO_ROOT)) for pattern in
                  ("0_raw_data/Code/*.py", "1_level_1/Code/*/*.py", "2_level_2/Code/*/*.py", "3_demo/Code/*.py",
-                  "mtcnn/*.py", "mtcnn/*/*.py", "bench/*.py")
+                  "mtcnn/*.py", "mtcnn/*/*.py", "bench/*.py", "experiments/tools/*.py")
                  for p in REPO_ROOT.glob(pattern))
 
 

@@ -5,14 +5,21 @@ python).  Protocol: bench/peers/_common.py.
 Tasks: detect (our MTCNN), landmarks (our MTCNN finds the face, then the
 cascade on its box; "extra": the O-Net points), gtbox (the cascade on the
 given box grown by the cascade's margin).  The detector takes every flag of
-mtcnn/detect.py (facecascade.mtcnn.add_detector_arguments: --backend caffe|opencv,
---rescore-rounds, --factor, ...); --cascade-backend caffe|opencv for the cascade.
+mtcnn/detect.py (facecascade.mtcnn.add_detector_arguments: --backend caffe|onnx|opencv,
+--precision fp32|int8, --rescore-rounds, --factor, ...); --cascade-backend caffe|onnx|opencv
+for the cascade (with the detector's --precision).
 """
 from pathlib import Path
 
 from _common import base_args, clean, serve, single_thread_env, unavailable
 
 HERE = Path(__file__).resolve().parent
+
+
+def engine_name(backend, precision):
+    if backend == "caffe":
+        return "pycaffe"
+    return f"{'onnxruntime' if backend == 'onnx' else 'cv2.dnn'} on the {precision} ONNX files"
 
 
 def main():
@@ -25,7 +32,7 @@ def main():
     from facecascade.machine import describe
     from facecascade.mtcnn import add_detector_arguments, detector_from_args
 
-    ap.add_argument("--cascade-backend", default="caffe", choices=("caffe", "opencv"),
+    ap.add_argument("--cascade-backend", default="caffe", choices=("caffe", "onnx", "opencv"),
                     help="the landmark cascade's backend")
     add_detector_arguments(ap)
     args = ap.parse_args()
@@ -41,7 +48,8 @@ def main():
         det = detector_from_args(args)
     if args.task in ("landmarks", "gtbox"):
         from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
-        lc = LandmarkCascade.from_shipped(backend=args.cascade_backend)
+        lc = LandmarkCascade.from_shipped(backend=args.cascade_backend, threads=args.threads,
+                                          precision=args.precision if args.cascade_backend != "caffe" else "fp32")
 
     def detect(img):
         d = det.detect(img)
@@ -69,9 +77,9 @@ def main():
                         f"{'/'.join(f'{t:g}' for t in det.thresholds)}, {look}, {mirror}, {det.final_score} score, "
                         f"{det.final_nms} last NMS"
                         f"{f' + nested boxes dropped at {det.nested_cover:g}' if det.nested_cover and det.final_nms == 'soft' else ''}"
-                        f", {'pycaffe' if args.backend == 'caffe' else 'cv2.dnn'}")
+                        f", {engine_name(args.backend, args.precision)}")
     if lc is not None:
-        engine = "pycaffe" if args.cascade_backend == "caffe" else "cv2.dnn"
+        engine = engine_name(args.cascade_backend, args.precision)
         settings.append(f"cascade on {engine}, level 1 on a list's box + {lc.box_margin:.0%}, "
                         f"on the detector's + {DETECTOR_BOX_MARGIN:.0%}")
     settings = "; ".join(settings) + f"; {args.threads} thread(s)"

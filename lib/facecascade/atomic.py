@@ -8,6 +8,7 @@ half of one.
 """
 import json
 import os
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,12 +16,18 @@ PART_SUFFIX = ".part"
 
 
 @contextmanager
-def atomic_path(path):
+def atomic_path(path, private=False):
     """Yield a temporary path beside `path` (same folder, same suffix last, so writers that
-    choose a format by extension still do); on success rename it to `path`, on error remove it."""
+    choose a format by extension still do); on success rename it to `path`, on error remove it.
+    private: a hidden name of its own (".<name>.<random>.part<suffix>"), for files that two
+    attempts may write at once (a retried task) in a folder that readers list while it
+    fills (pyarrow's datasets skip names that start with '.')."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}{PART_SUFFIX}{path.suffix}")
+    if private:
+        tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex}{PART_SUFFIX}{path.suffix}")
+    else:
+        tmp = path.with_name(f"{path.stem}{PART_SUFFIX}{path.suffix}")
     try:
         yield tmp
         os.replace(tmp, path)

@@ -7,6 +7,7 @@ import sys
 
 def user_errors():
     from .caffe_loader import CaffeNotBuilt
+    from .collection.listing import CollectionError
     from .images import ImageReadError
     from .prototxt import PrototxtError
     from .records import LabelFormatError
@@ -14,7 +15,7 @@ def user_errors():
     from .wider import WiderFormatError
 
     return (InputError, PrototxtError, LabelFormatError, WiderFormatError, ImageReadError, FileNotFoundError,
-            CaffeNotBuilt)
+            CaffeNotBuilt, CollectionError)
 
 
 def run(main, *args, **kwargs):

@@ -1,4 +1,4 @@
-"""Face detection average precision, as ../shared/docs/METRICS.md defines it.
+"""Face detection average precision, as docs/METRICS.md defines it.
 
 - AP at IoU >= 0.5, VOC all-point interpolation; detections sorted by score
   over the whole set; each gt matched at most once (VOC rule: a detection goes
@@ -69,8 +69,7 @@ def recall_by_attribute(detections, ground_truth, iou_threshold=0.5, buckets=("l
     -> {bucket: {attribute: {value: (n, found)}}}, attributes as in wider.WIDER_ATTRIBUTES.
     Why: the faces a detector misses differ between sets by what they look like (on
     wider_eval most medium faces are heavily blurred, on wider_train few), and a recall
-    per kind of face tells a weaker detector from a harder set (mtcnn/README.md,
-    "Recall by WIDER attribute")."""
+    per kind of face tells a weaker detector from a harder set (docs/TRAINING.md)."""
     out = {b: {a: {} for a in WIDER_ATTRIBUTES} for b in buckets}
     for rec in ground_truth:
         gts, invalid = rec.boxes, rec.invalid

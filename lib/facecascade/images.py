@@ -5,6 +5,7 @@ honoured (OpenCV's IMREAD_COLOR does that for JPEGs).  Failures raise
 ImageReadError naming the file (and the list line, when the caller gives one),
 never a crash deeper down.
 """
+import warnings
 from pathlib import Path
 
 import cv2
@@ -17,6 +18,34 @@ LIST_EXTENSIONS = (".txt", ".lst", ".list")
 
 class ImageReadError(ValueError):
     pass
+
+
+class ImageTooLarge(ImageReadError):
+    """An image over the caller's pixel limit, found from its header before decoding it
+    (a 10000x10000 PNG of a few KB decodes to 300 MB)."""
+
+    def __init__(self, message, width, height):
+        super().__init__(message)
+        self.width, self.height = width, height
+
+
+def header_size(path):
+    """(width, height) from the image file's header without decoding the pixels (Pillow
+    reads headers lazily), or None where Pillow does not know the format."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and past twice its limit raises) on decompression bombs; the caller judges size
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS, saved = None, Image.MAX_IMAGE_PIXELS
+            try:
+                with Image.open(path) as im:
+                    return im.size
+            finally:
+                Image.MAX_IMAGE_PIXELS = saved
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return None
 
 
 def to_bgr8(img, where="image"):
@@ -49,12 +78,16 @@ def to_bgr8(img, where="image"):
     raise ImageReadError(f"{where}: unsupported channel count {channels}")
 
 
-def read_image(path, where=None):
-    """Read `path` as H x W x 3 uint8 BGR.  `where` (e.g. 'list.txt:12') prefixes errors."""
+def read_image(path, where=None, max_pixels=None):
+    """Read `path` as H x W x 3 uint8 BGR.  `where` (e.g. 'list.txt:12') prefixes errors.
+    max_pixels: an image of more pixels raises ImageTooLarge, judged from the header
+    where Pillow reads it (before decoding), else after decoding."""
     path = Path(path)
     prefix = f"{where}: " if where else ""
     if not path.is_file():
         raise ImageReadError(f"{prefix}{path}: image not found")
+    if max_pixels is not None:
+        _check_pixels(header_size(path), max_pixels, f"{prefix}{path}")
     data = np.fromfile(str(path), dtype=np.uint8)
     if data.size == 0:
         raise ImageReadError(f"{prefix}{path}: empty file")
@@ -70,7 +103,16 @@ def read_image(path, where=None):
         img = to_bgr8(img, f"{prefix}{path}")
         if oriented is not None and oriented.shape[:2] != img.shape[:2]:
             img = oriented  # EXIF rotated it; colour depth already reduced there
+    if max_pixels is not None:
+        _check_pixels((img.shape[1], img.shape[0]), max_pixels, f"{prefix}{path}")
     return img
+
+
+def _check_pixels(size, max_pixels, where):
+    if size is not None and size[0] * size[1] > max_pixels:
+        width, height = size
+        raise ImageTooLarge(f"{where}: {width}x{height} image, {width * height / 1e6:.1f} Mpx, over the limit "
+                            f"of {max_pixels / 1e6:g} Mpx", width, height)
 
 
 def list_image_inputs(arg):

@@ -91,8 +91,8 @@ def average_weights(net, caffemodels):
 
     Why: stochastic weight averaging (Izmailov et al., UAI 2018): the mean of the
     snapshots along one training run's late steps lies nearer the middle of the
-    minimum they wander around than any one of them (measured on round 12's run: no
-    mean beat its last weights, mtcnn/README.md round 15).  MTCNN's nets have no
+    minimum they wander around than any one of them (measured on the shipped recipe's
+    run: no mean beat its last weights; experiments/README.md).  MTCNN's nets have no
     BatchNorm, so the mean needs no statistics recomputed."""
     if not caffemodels:
         raise ValueError("average_weights: no caffemodel given")
@@ -164,8 +164,7 @@ def ensemble_net(prototxts, caffemodels, outputs):
     output then writes the mean under the original name, so code that reads the
     output blobs by name runs the ensemble unchanged, at K times the arithmetic.
     Why: a test of whether the nets' errors are variance (which averaging K
-    independently trained nets removes) or bias (which it keeps): mtcnn/README.md,
-    "Round 12's seeds as one ensemble"."""
+    independently trained nets removes) or bias (which it keeps): experiments/README.md."""
     if len(prototxts) != len(caffemodels) or not prototxts:
         raise ValueError("ensemble_net: give one caffemodel per prototxt, at least one of each")
     pb2 = caffe_pb2()

@@ -5,7 +5,7 @@ float array of 0-based pixel coordinates in the order image-left eye,
 image-right eye, nose, image-left mouth corner, image-right mouth corner;
 `box` is (x1, y1, x2, y2) or None; `where` is "file:line" for messages.
 
-Formats (see ../shared/data/README.md and docs):
+Formats (see ../shared/data/README.md):
 - celeba: list_landmarks_celeba.txt / list_landmarks_align_celeba.txt, with
   their two header lines (count, column names) or without (the demo list);
   optional list_bbox_celeba.txt (x_1 y_1 width height) and

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Detection speed per ../shared/docs/METRICS.md: ms per image at min face 20,
+"""Detection speed per docs/METRICS.md: ms per image at min face 20,
 factor 0.709, thresholds [0.6, 0.7, 0.7], single thread, median of >= 20 runs
 after a warm-up, on scikit-image's astronaut (512x512) and optionally more
 images; pycaffe and cv2.dnn backends reported separately (--backends).  Any

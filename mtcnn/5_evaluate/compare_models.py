@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """Compare the weights of two MTCNN model folders (det1-3 .prototxt + .caffemodel), blob by blob.
 
-    python mtcnn/5_evaluate/compare_models.py mtcnn/model mtcnn/Result/model_r12repro_refit
+    python mtcnn/5_evaluate/compare_models.py mtcnn/model mtcnn/Result/train_shipped/model
 
 For each net, one line per parameter blob that differs (all blobs with --all):
 layer, blob index, shape, how many float32 values differ in their bits, and
 the largest absolute difference; then the net's verdict (identical to the bit
 or not).  Made to check that a retraining reproduces the shipped nets
-(mtcnn/reproduce_round.sh).  The last line printed is one JSON object:
+(mtcnn/train_shipped.sh).  The last line printed is one JSON object:
 {"det1": {"identical": ..., "differing": ..., "values": ..., "max_abs_diff": ...}, ...}.
 """
 import argparse

@@ -13,7 +13,7 @@ import json
 import os
 
 # One BLAS thread: on 2 cores, two single-thread trainings side by side beat one
-# two-thread training (docs/TRAINING_NOTES.md). Set before Caffe loads OpenBLAS.
+# two-thread training (docs/TRAINING.md). Set before Caffe loads OpenBLAS.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -11,7 +11,7 @@ detector's boxes when its models are shipped (--region detect, --detect);
 else the whole image (the seed's mode).  With --detect an image without a
 detected face gets no points (named on stderr, counted in the last line);
 --region auto uses the whole image there.  Runs on pycaffe, or on OpenCV's
-DNN module when Caffe is not built (--backend).
+DNN module when Caffe is not built, or on onnxruntime (--backend onnx, --precision int8).
 """
 import argparse
 import time
@@ -20,13 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from facecascade import drawing
-from facecascade.caffe_loader import add_device_arguments
 from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
 from facecascade.images import IMAGE_EXTENSIONS, write_image
 from facecascade.mtcnn import MTCNN, note_no_face
 from facecascade.paths import DEMO_DATA, REPO_ROOT
 from facecascade.records import FORMATS, FaceRecord, read_celeba, read_landmark_list
-from facecascade.runtime import BACKENDS
+from facecascade.runtime import add_runtime_arguments, runtime_options
 from facecascade.skips import Skips, add_strict_argument
 
 DEMO_SETS = [
@@ -36,10 +35,10 @@ DEMO_SETS = [
 ]
 
 
-def load_detector(gpu=None, required=False):
+def load_detector(runtime, required=False):
     """Our MTCNN; None when its models are not shipped, unless required (--detect)."""
     try:
-        return MTCNN(gpu=gpu)
+        return MTCNN(**runtime)
     except (ImportError, FileNotFoundError, OSError) as e:
         if required:
             raise
@@ -107,22 +106,22 @@ def main(argv=None, doc=None):
                     help="level 1's region (default auto: list box, else detector, else whole image)")
     ap.add_argument("--detect", action="store_true", help="same as --region detect")
     ap.add_argument("--out", default=str(REPO_ROOT / "3_demo/Result/draw_img"), help="output folder")
-    ap.add_argument("--backend", choices=BACKENDS, default="auto", help="pycaffe or cv2.dnn (default auto)")
     ap.add_argument("--flip-test", action="store_true", help="average with the mirrored prediction")
-    ap.add_argument("--l2-passes", type=int, default=1,
-                    help="run level 2 N times, each on a crop re-centred on its last points (default 1)")
-    add_device_arguments(ap)
+    ap.add_argument("--l2-passes", type=int,
+                    help="run level 2 N times, each on a crop re-centred on its last points "
+                         "(default: 3_demo/Data/cascade.json's l2_passes, else 1)")
+    add_runtime_arguments(ap, default="auto")
     add_strict_argument(ap)
     args = ap.parse_args(argv)
     region = "detect" if args.detect else args.region
 
-    cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu, flip_test=args.flip_test,
+    cascade = LandmarkCascade.from_shipped(**runtime_options(args), flip_test=args.flip_test,
                                            l2_passes=args.l2_passes)
     skipped = Skips(strict=args.strict)
     records = collect(args, skipped)
     # --detect needs the detector; auto only for images without a list's box
     wanted = region == "detect" or (region == "auto" and any(r.box is None for r in records))
-    detector = load_detector(args.gpu, required=region == "detect") if wanted else None
+    detector = load_detector(runtime_options(args), required=region == "detect") if wanted else None
     print(f"{len(records)} images, backend {cascade.backend}, region {region}")
     out = Path(args.out)
     faces = clamped = without_faces = 0

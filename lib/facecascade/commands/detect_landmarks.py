@@ -22,25 +22,33 @@ from tqdm import tqdm
 from facecascade.images import list_image_inputs, write_image
 from facecascade.mtcnn import add_detector_arguments, detector_from_args, note_no_face
 from facecascade.paths import REPO_ROOT
+from facecascade.runtime import runtime_options
 from facecascade.skips import Skips, add_strict_argument
+
+
+def add_landmark_arguments(ap):
+    """The aligned-crop flags of every command that runs detector + cascade
+    (detect_landmarks.py, process_collection.py)."""
+    ap.add_argument("--align", action="store_true", help="write 112x112 aligned faces")
+    ap.add_argument("--align-size", type=int, default=112)
+    return ap
 
 
 def main(argv=None, doc=None):
     ap = argparse.ArgumentParser(description=doc or __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("inputs", nargs="+", help="image files, folders or .txt lists of images")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "3_demo" / "Result" / "detect_landmarks")
-    ap.add_argument("--align", action="store_true", help="write 112x112 aligned faces")
-    ap.add_argument("--align-size", type=int, default=112)
+    add_landmark_arguments(ap)
     add_detector_arguments(ap)
     add_strict_argument(ap)
     args = ap.parse_args(argv)
 
-    from facecascade.cascade import DETECTOR_BOX_MARGIN, LandmarkCascade
+    from facecascade.cascade import LandmarkCascade
     from facecascade.drawing import GREEN, RED, YELLOW, draw_box, draw_points
     from facecascade.geometry import align_face
 
     det = detector_from_args(args)
-    lc = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)   # the same runtime and device
+    lc = LandmarkCascade.from_shipped(**runtime_options(args))   # the same runtime, device, threads, precision
     items = [it for a in args.inputs for it in list_image_inputs(a)]
     if not items:
         sys.exit(f"no images found in {args.inputs}")
@@ -55,11 +63,8 @@ def main(argv=None, doc=None):
             note_no_face(where, det)
         drawn = img.copy()
         entries = []
-        # all faces of the image in one level-1 and one level-2 forward
-        refined = lc.predict_batch([img] * len(faces), boxes=[tuple(float(v) for v in b) for b in faces.boxes],
-                                   margin=DETECTOR_BOX_MARGIN)
-        for k, (box, score, onet_pts, res) in enumerate(zip(faces.boxes, faces.scores, faces.points, refined)):
-            pts = np.asarray(res.l2, dtype=np.float64).reshape(5, 2)
+        refined = lc.predict_detections(img, faces)
+        for k, (box, score, onet_pts, pts) in enumerate(zip(faces.boxes, faces.scores, faces.points, refined)):
             entries.append({"box": [round(float(v), 2) for v in box], "score": round(float(score), 5),
                             "onet_landmarks": np.round(onet_pts, 2).tolist(),
                             "landmarks": np.round(pts, 2).tolist()})

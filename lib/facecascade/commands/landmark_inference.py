@@ -10,12 +10,11 @@ import argparse
 import json
 from pathlib import Path
 
-from facecascade.caffe_loader import add_device_arguments
 from facecascade.cascade import SHIPPED, LandmarkCascade
 from facecascade.evaluation import run_cascade
 from facecascade.paths import REPO_ROOT
 from facecascade.records import FaceRecord, read_records, write_records
-from facecascade.runtime import BACKENDS
+from facecascade.runtime import add_runtime_arguments, runtime_options
 from facecascade.skips import Skips, add_strict_argument
 
 
@@ -29,15 +28,14 @@ def main(argv=None, level=1, doc=None):
         ap.add_argument("--l2-deploy", default=str(SHIPPED["l2"][0]))
         ap.add_argument("--l2-model", default=str(SHIPPED["l2"][1]))
     ap.add_argument("--region", choices=("auto", "whole", "box"), default="auto")
-    ap.add_argument("--backend", choices=BACKENDS, default="auto")
     ap.add_argument("--out", help=f"output records list (default {level}_level_{level}/Result/l{level}_<list>.txt)")
-    add_device_arguments(ap)
+    add_runtime_arguments(ap, default="auto")
     add_strict_argument(ap)
     args = ap.parse_args(argv)
     skips = Skips(strict=args.strict)
     records = read_records(args.list, skips=skips)
     cascade = LandmarkCascade(args.l1_deploy, args.l1_model, getattr(args, "l2_deploy", None),
-                              getattr(args, "l2_model", None), backend=args.backend, gpu=args.gpu)
+                              getattr(args, "l2_model", None), **runtime_options(args))
     kept, l1, l2, _, _, skipped = run_cascade(cascade, records, args.region, skips=skips)
     pred = l2 if level == 2 else l1
     out = Path(args.out or REPO_ROOT / f"{level}_level_{level}" / "Result" / f"l{level}_{Path(args.list).name}")

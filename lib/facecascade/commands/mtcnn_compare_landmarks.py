@@ -5,7 +5,7 @@ For each test image the MTCNN detection that overlaps the annotated face box
 most is taken (IoU >= --min-iou; CUHK boxes are tighter than detector boxes,
 hence a low default); images without one count as missed for both.
 NME = mean over the 5 points of ||pred - gt|| / ||gt left eye - gt right eye||
-(../shared/docs/METRICS.md).  The last line printed is one JSON object.
+(docs/METRICS.md).  The last line printed is one JSON object.
 """
 import os
 
@@ -26,6 +26,7 @@ from facecascade.metrics import nme_per_face, nme_per_point
 from facecascade.mtcnn import add_detector_arguments, detector_from_args
 from facecascade.paths import REPO_ROOT, SHARED_DATA
 from facecascade.records import read_cuhk
+from facecascade.runtime import runtime_options
 from facecascade.skips import Skips
 
 
@@ -45,7 +46,7 @@ def main(argv=None, doc=None):
     from facecascade.cascade import LandmarkCascade
 
     det = detector_from_args(args)
-    lc = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)
+    lc = LandmarkCascade.from_shipped(**runtime_options(args))   # the detector's runtime, device, threads, precision
     import time
     t_start = time.time()
     records = read_cuhk(args.list)[:args.limit]

@@ -1,7 +1,7 @@
 """Step 5: evaluate the MTCNN detector on WIDER-format ground truth.
 
 AP at IoU 0.5 (VOC all-point) over all valid faces and by gt height bucket
-(large >= 50, medium 20-50, small < 20 px), per ../shared/docs/METRICS.md;
+(large >= 50, medium 20-50, small < 20 px), per docs/METRICS.md;
 PR-curve PNG and the detections (WIDER prediction format, x y w h score)
 under --out.  Timing: wall seconds of detect() per image (decoding
 excluded), single thread, median.  The last line printed is one JSON object:
@@ -132,8 +132,9 @@ def main(argv=None, doc=None):
                                         for a, values in attrs.items()}
                                     for b, attrs in recall_by_attribute(detections, used).items()},
         "preset": args.preset, **det.config.to_dict(),
-        "stages": args.stages, "backend": args.backend, "model_dir": str(args.model_dir),
-        "threads": os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
+        "stages": args.stages, "backend": args.backend, "precision": args.precision, "model_dir": str(args.model_dir),
+        # the nets' threads: onnx --threads (default 1), pycaffe / OpenCV these variables
+        "threads": str(args.threads) if args.threads else os.environ.get("OMP_NUM_THREADS"), "cpu": cpu_model(),
         "pr_curve": str(args.out / "pr_curve.png"),
     }
     write_text_atomic(args.out / "summary.json", json.dumps(summary, indent=1))

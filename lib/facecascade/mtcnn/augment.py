@@ -1,5 +1,6 @@
-"""Augmentations of MTCNN training crops that move or hide content (research: the
-shipped nets use flips and photometric jitter, in batches.py; docs/METHOD.md)."""
+"""Augmentations of MTCNN training crops that move or hide content: occluders (used
+for the shipped det2/det3), lower resolution and turns (tried, not used).  Flips and
+photometric jitter are in batches.py.  docs/TRAINING.md says which recipe uses what."""
 import numpy as np
 
 
@@ -8,8 +9,8 @@ def degrade_resolution(images_nhwc, rng, frac=(0.35, 1.0)):
 
     Why: WIDER faces of 20-50 px reach O-Net (48 px) upsampled and soft, while
     most training faces (CUHK, LFW, large WIDER faces) are downsampled and
-    sharp; the wider_eval diagnosis (mtcnn/README.md, round 4) found most lost
-    faces in that bucket.  Measured there: no AP gain (round 4, not shipped)."""
+    sharp, and most faces the detector lost on wider_eval were in that bucket.
+    Measured: no AP gain, not used for the shipped nets (experiments/README.md)."""
     import cv2
 
     out = np.empty_like(images_nhwc)
@@ -27,7 +28,7 @@ def occlude(images_nhwc, rng, frac=(0.2, 0.5)):
 
     Why: WIDER's faces in crowds are often partly hidden by a neighbour's head or a
     hand, and the nets drop many 20-50 px wider_eval faces by score, while most
-    training faces are whole (mtcnn/README.md, round 12: +1.45 AP on wider_eval).  Another crop's pixels stand for a textured
+    training faces are whole (+1.45 AP on wider_eval; docs/TRAINING.md).  Another crop's pixels stand for a textured
     occluder, as a flat fill would not.  The targets stay: the box and points of an
     occluded face are where they were."""
     out = images_nhwc.copy()
@@ -54,9 +55,9 @@ def rotate(images_nhwc, roi, pts, rng, max_deg=ROTATION_DEG):
     mirrored in, so no flat corner marks a turned crop.
 
     Why: WIDER's faces in crowds and candid photos are often tilted, while the
-    training faces (CUHK, LFW, posed WIDER faces) are mostly upright.  Measured
-    (mtcnn/README.md, round 14: round 12 with --rotation 0.5): less AP than round 12
-    on both WIDER sets, not shipped.  Returns (images, roi, pts)."""
+    training faces (CUHK, LFW, posed WIDER faces) are mostly upright.  Measured with
+    --rotation 0.5 on top of the occluders: less AP on both WIDER sets, not used for
+    the shipped nets (experiments/README.md).  Returns (images, roi, pts)."""
     import cv2
 
     out = np.empty_like(images_nhwc)

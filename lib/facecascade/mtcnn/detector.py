@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from ..boxes import apply_regression, drop_nested, nms, soft_nms, square
 from ..caffe_loader import select_device
-from ..runtime import load_net, resolve_backend
+from ..runtime import load_net, resolve_backend, runtime_options
 from .config import (
     NESTED_AREA_RATIO,
     SHIPPED_MODEL_DIR,
@@ -89,18 +89,21 @@ class MTCNN:
     """The three-stage detector.  Nets are loaded once; forward calls reshape them."""
 
     def __init__(self, model_dir=None, config=None, *, backend="caffe", gpu=None, caffe=None, stages=3,
-                 **settings):
+                 threads=None, precision="fp32", **settings):
         """model_dir: det1-3 (default: shipped); config: a DetectorConfig (default: the model
         folder's detector.json, see config.read_model_card); settings: DetectorConfig fields
         that replace the config's (MTCNN(min_face=40)).
-        backend: "caffe" (pycaffe) or "opencv" (cv2.dnn on the same files; cv2.setNumThreads
-        governs its threads); "auto": caffe when built.  gpu: CUDA device N (caffe: this
-        detector selects it before each forward).  stages < 3 loads only the first nets
+        backend: "caffe" (pycaffe), "onnx" (onnxruntime on det1-3.onnx, or det1-3_int8.onnx
+        with precision "int8"; `threads` threads, default 1) or "opencv" (cv2.dnn on the
+        ONNX files; cv2.setNumThreads governs its threads); "auto": caffe when built (see
+        runtime.load_net).  gpu: CUDA device N (caffe: this detector selects it before each
+        forward).  stages < 3 loads only the first nets
         (hard-example mining runs P or P+R)."""
         config = read_model_card(model_dir) if config is None else config
         self.config = config.replace(**settings) if settings else replace(config)
         self.backend = resolve_backend(backend)
         self.gpu = None if gpu is None else int(gpu)
+        self.precision = precision
         if self.backend == "caffe":
             from ..caffe_loader import import_caffe
 
@@ -109,15 +112,17 @@ class MTCNN:
         self.nets = {}
         for key, name in (("pnet", "det1"), ("rnet", "det2"), ("onet", "det3"))[:stages]:
             proto, weights = model_dir / f"{name}.prototxt", model_dir / f"{name}.caffemodel"
-            for p in (proto, weights):
-                if not p.is_file():
-                    raise FileNotFoundError(f"{p}: MTCNN model file not found (train it, or pass --model-dir)")
             if self.backend == "caffe":
+                for p in (proto, weights):
+                    if not p.is_file():
+                        raise FileNotFoundError(f"{p}: MTCNN model file not found (train it, or pass --model-dir)")
+                if precision != "fp32":
+                    raise ValueError(f"precision {precision}: pycaffe runs the float32 caffemodels; use backend onnx")
                 # the raw pycaffe net: training code reads and sets its blobs (onet_landmarks)
                 self._select_device()
                 self.nets[key] = self.caffe.Net(str(proto), str(weights), self.caffe.TEST)
-            else:
-                self.nets[key] = load_net(proto, weights, self.backend, self.gpu)
+            else:  # the ONNX files beside the caffemodels (load_net names a missing one)
+                self.nets[key] = load_net(proto, weights, self.backend, self.gpu, threads, precision)
         self.pnet_max_pixels = PNET_MAX_PIXELS
         self.candidate_batch = CANDIDATE_BATCH
         self.heads = DEPLOY_OUTPUTS
@@ -334,9 +339,10 @@ for _field in fields(DetectorConfig):
 def detector_from_args(args, **kwargs):
     """The MTCNN of add_detector_arguments' flags.  kwargs: DetectorConfig fields that
     replace the flags' values, or MTCNN's own arguments (backend, gpu, caffe, stages)."""
-    runtime = {k: kwargs.pop(k) for k in ("backend", "gpu", "caffe", "stages") if k in kwargs}
-    runtime.setdefault("backend", args.backend)
-    runtime.setdefault("gpu", args.gpu)
+    runtime = {k: kwargs.pop(k) for k in ("backend", "gpu", "caffe", "stages", "threads", "precision")
+               if k in kwargs}
+    for key, value in runtime_options(args).items():
+        runtime.setdefault(key, value)
     return MTCNN(args.model_dir, config_from_args(args, **kwargs), **runtime)
 
 

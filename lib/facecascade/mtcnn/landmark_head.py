@@ -3,7 +3,7 @@
 O-Net was trained on landmark crops jittered around CUHK / LFW face boxes,
 which are tighter than the WIDER-convention boxes its own box head learnt and
 that R-Net hands it at detection time: its points were off by about 15 % of
-the inter-ocular distance (mtcnn/README.md).  The landmark head `fc6-3` is a
+the inter-ocular distance (docs/METHOD.md).  The landmark head `fc6-3` is a
 linear map of the 256 features `prelu5`, so it can be refitted in closed form
 (ridge regression) on crops taken exactly as the detector takes them: P-Net
 and R-Net run on each training image, and every R-Net box around the

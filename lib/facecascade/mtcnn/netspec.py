@@ -9,7 +9,7 @@ Nets (Zhang et al. 2016; PReLU everywhere):
 Deploy layer/blob names: prob1 (scores), conv4-2 / fc5-2 / fc6-2 (boxes), fc6-3
 (landmarks), as in the reference det1/det2/det3.
 
-Losses with stock layers only (see mtcnn/README.md, "Losses"):
+Losses with stock layers only (see docs/TRAINING.md, "Losses"):
   - classification: SoftmaxWithLoss with ignore_label -1; part and landmark
     samples carry label -1, so only positives and negatives count, and the loss
     is normalised by their number.  With pos_iou < 0.65 (training flag

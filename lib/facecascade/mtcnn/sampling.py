@@ -13,7 +13,7 @@ A sample is a square crop of an image resized to size x size, with
 Crops with 0.3 <= IoU < 0.4 are ambiguous and never used (MTCNN paper).
 
 The losses then use: classification on kinds 0/1, box regression on kinds
-1/2 with reg = 1, landmarks on kind 3 (see mtcnn/README.md, "Losses").
+1/2 with reg = 1, landmarks on kind 3 (see docs/TRAINING.md, "Losses").
 """
 from dataclasses import dataclass
 from pathlib import Path

@@ -80,7 +80,7 @@ def training_arguments(net, default_data, default_iters, default_batch, doc=None
     ap.add_argument("--save-every", type=int, default=1000)
     ap.add_argument("--keep-snapshots", action="store_true",
                     help="also keep every saved snapshot as snapshots/NET_iter_N.caffemodel in --out "
-                         "(for weight averaging: mtcnn/average_snapshots.py); the run's weights are unchanged")
+                         "(for weight averaging: experiments/tools/average_snapshots.py); the run's weights are unchanged")
     ap.add_argument("--resume", type=Path, default=None,
                     help="caffemodel to start from: fine-tuning, or going on after Ctrl-C from the run's own "
                          "--out/NET.caffemodel (saved on the way out; Adam's moments, the iteration count and "
