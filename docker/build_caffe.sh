@@ -19,8 +19,11 @@ usage() {
 usage: bash docker/build_caffe.sh [options]
 
   --cuda              build with CUDA (default: CPU only); cuDNN stays off. Arch list
-                      from nvcc's version: CUDA 12 sm_60..sm_90 + PTX 9.0, CUDA 13
-                      sm_75..sm_90 + PTX 9.0 (CUDA 13 dropped compute capability < 7.5)
+                      from nvcc's version: CUDA 11.8 sm_50..sm_90 + PTX 9.0, CUDA 12
+                      sm_60..sm_90 + PTX 9.0, CUDA 13 sm_75..sm_90 + PTX 9.0 (CUDA 13
+                      dropped compute capability < 7.5). nvcc: $CUDA_HOME/bin/nvcc, else
+                      /usr/local/cuda, else Debian's nvidia-cuda-toolkit; CUDA 11 compiles
+                      with g++-11 (its newest supported host compiler) when g++ is newer
   --cuda-arch "LIST"  override the arch list: compute capabilities ("90", "75 90+PTX",
                       "sm_90"; +PTX also embeds PTX) or a raw -gencode list
                       ("-gencode arch=compute_90,code=sm_90")
@@ -30,6 +33,8 @@ usage: bash docker/build_caffe.sh [options]
   --jobs N            parallel make jobs (default: nproc)
   --no-apt            do not install Debian packages (they must already be there)
   --no-venv           use the interpreter given by --python as is (no venv, no pip)
+  --no-package        do not install the facecascade package (lib/) into the venv (the
+                      Docker images build Caffe before the project is copied in)
   --activate          record the prefix in <repo>/.caffe_prefix, which caffe_loader
                       (and so the tests and scripts) use: the default for CPU builds
   --no-activate       leave <repo>/.caffe_prefix alone: the default for --cuda builds,
@@ -56,6 +61,7 @@ PYTHON=python3
 JOBS=$(nproc)
 DO_APT=1
 DO_VENV=1
+DO_PACKAGE=1
 ACTIVATE=auto
 PRINT_CONFIG=0
 
@@ -69,6 +75,7 @@ while [ $# -gt 0 ]; do
     --jobs) JOBS=$2; shift ;;
     --no-apt) DO_APT=0 ;;
     --no-venv) DO_VENV=0 ;;
+    --no-package) DO_PACKAGE=0 ;;
     --activate) ACTIVATE=1 ;;
     --no-activate) ACTIVATE=0 ;;
     --print-config) PRINT_CONFIG=1 ;;
@@ -113,7 +120,7 @@ if [ "$DO_VENV" = 1 ]; then
     echo "$req_key" > "$VENV/.requirements.key"
   fi
   # The facecascade package (lib/), editable: scripts and tests import it from here.
-  if [ "$("$VENV/bin/python" -c 'import facecascade, os; print(os.path.dirname(facecascade.__file__))' 2>/dev/null)" \
+  if [ "$DO_PACKAGE" = 1 ] && [ "$("$VENV/bin/python" -c 'import facecascade, os; print(os.path.dirname(facecascade.__file__))' 2>/dev/null)" \
        != "$REPO/lib/facecascade" ]; then
     log "installing the facecascade package (editable) into $VENV"
     "$VENV/bin/python" -m pip install -q --no-deps -e "$REPO"
@@ -129,7 +136,13 @@ NUMPY_INCLUDE=$("$PY" -c "import numpy; print(numpy.get_include())")
 NUMPY_VER=$("$PY" -c "import numpy; print(numpy.__version__)")
 
 # ---------------------------------------------------------------- 3. build configuration
+# nvcc: $CUDA_HOME, else NVIDIA's /usr/local/cuda, else Debian's nvidia-cuda-toolkit
+# (nvcc in /usr/lib/nvidia-cuda-toolkit/bin, headers and libraries in the system paths).
 CUDA_DIR=${CUDA_HOME:-/usr/local/cuda}
+if [ -z "${CUDA_HOME:-}" ] && [ ! -x "$CUDA_DIR/bin/nvcc" ] && [ -x /usr/lib/nvidia-cuda-toolkit/bin/nvcc ]; then
+  CUDA_DIR=/usr/lib/nvidia-cuda-toolkit
+fi
+CUDA_CXX=
 CUDA_ARCH=
 CUDA_EXTRA=
 # CUDA-only source edits (CUDA 13 API removals, GPU functions the fork declares
@@ -157,6 +170,14 @@ if [ "$MODE" = cuda ]; then
   NVCC_MINOR=$("$NVCC" --version | sed -n 's/.*release [0-9]*\.\([0-9]*\).*/\1/p')
   if [ -n "$CUDA_ARCH_OVERRIDE" ]; then
     CUDA_ARCH=$(gencode_list "$CUDA_ARCH_OVERRIDE")
+  elif [ "$NVCC_MAJOR" -le 11 ]; then
+    # CUDA 11.8: Maxwell ... Hopper (11.8 is the first release that knows sm_89/sm_90).
+    CUDA_ARCH="-gencode arch=compute_50,code=sm_50 -gencode arch=compute_52,code=sm_52
+      -gencode arch=compute_60,code=sm_60 -gencode arch=compute_61,code=sm_61
+      -gencode arch=compute_70,code=sm_70 -gencode arch=compute_75,code=sm_75
+      -gencode arch=compute_80,code=sm_80 -gencode arch=compute_86,code=sm_86
+      -gencode arch=compute_89,code=sm_89 -gencode arch=compute_90,code=sm_90
+      -gencode arch=compute_90,code=compute_90"
   elif [ "$NVCC_MAJOR" -ge 13 ]; then
     # CUDA 13 dropped compute capability < 7.5 (Pascal, Volta).
     CUDA_ARCH="-gencode arch=compute_75,code=sm_75 -gencode arch=compute_80,code=sm_80
@@ -169,9 +190,18 @@ if [ "$MODE" = cuda ]; then
       -gencode arch=compute_89,code=sm_89 -gencode arch=compute_90,code=sm_90
       -gencode arch=compute_90,code=compute_90"
   fi
+  # CUDA 11 refuses host compilers newer than GCC 11 (Debian 12's g++ is 12): Caffe's
+  # Makefile passes $(CXX) to nvcc as -ccbin, so all of Caffe is compiled with g++-11
+  # (same libstdc++ ABI as the system's).
+  if [ "$NVCC_MAJOR" -le 11 ] && [ "$(g++ -dumpversion 2>/dev/null | cut -d. -f1)" -gt 11 ] 2>/dev/null; then
+    command -v g++-11 >/dev/null ||
+      { echo "build_caffe.sh: CUDA $NVCC_MAJOR.$NVCC_MINOR needs g++-11 (apt-get install g++-11)" >&2; exit 1; }
+    CUDA_CXX=g++-11
+  fi
   # cuBLAS / cuRAND: from the toolkit when it has them (the CUDA devel images),
   # else from NVIDIA's PyPI wheels (a bare nvcc install, as on our CI machines).
-  if [ ! -f "$CUDA_DIR/include/cublas_v2.h" ] || [ ! -f "$CUDA_DIR/include/curand.h" ]; then
+  has_header() { [ -f "$CUDA_DIR/include/$1" ] || [ -f "/usr/include/$1" ]; }
+  if ! has_header cublas_v2.h || ! has_header curand.h; then
     WHEELS=$CACHE/cuda-libs-$NVCC_MAJOR.$NVCC_MINOR
     if [ ! -f "$WHEELS/.complete" ]; then
       if [ "$NVCC_MAJOR" -ge 13 ]; then suffix=; else suffix=-cu$NVCC_MAJOR; fi
@@ -196,8 +226,12 @@ LINKFLAGS +=$(for d in $libs; do printf ' -Wl,-rpath,%s' "$d"; done)"
   fi
 fi
 
+# One line: CPU_ONLY for the CPU build, the host compiler CUDA 11 needs, or empty (the
+# config text is hashed into the build key: the other builds' keys stay as they were).
+MODE_LINE=
+if [ "$MODE" = cpu ]; then MODE_LINE="CPU_ONLY := 1"; elif [ -n "$CUDA_CXX" ]; then MODE_LINE="CUSTOM_CXX := $CUDA_CXX"; fi
 MAKEFILE_CONFIG="# generated by docker/build_caffe.sh
-$( [ "$MODE" = cpu ] && echo 'CPU_ONLY := 1' )
+$MODE_LINE
 USE_CUDNN := 0
 USE_OPENCV := 1
 USE_LEVELDB := 1

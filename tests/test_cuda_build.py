@@ -34,8 +34,11 @@ SCRIPT = REPO_ROOT / "docker" / "build_caffe.sh"
 CUDA_HOME = Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
 NVCC = CUDA_HOME / "bin" / "nvcc"
 ARCH = "90"
+# The build's arch list: sm_90 here; docker/check_images.sh sets the CUDA image's own
+# list (which has sm_90) in its build stage, so the test reuses the image's compiled tree.
+BUILD_ARCH = os.environ.get("CUDA_TEST_ARCH", ARCH)
 # Same venv python as the tests, no apt: the CPU build before the tests set both up.
-COMMON = ["--cuda", "--cuda-arch", ARCH, "--no-apt", "--no-venv", "--python", sys.executable]
+COMMON = ["--cuda", "--cuda-arch", BUILD_ARCH, "--no-apt", "--no-venv", "--python", sys.executable]
 BUILD_TIMEOUT_S = int(os.environ.get("CUDA_BUILD_TIMEOUT", 80 * 60))
 
 
@@ -84,9 +87,12 @@ def test_caffe_need_cu_compiles_for_sm90(nvcc, cuda_config, tmp_path):
     # CPU_ONLY stays undefined: the headers take their CUDA branch (cuBLAS, cuRAND).
     includes = [f"{prefix}/include", str(CUDA_HOME / "include"),
                 *config_list(cuda_config["config"], "INCLUDE_DIRS")]
+    # the host compiler the build uses where the toolkit needs an older one (CUDA 11: g++-11)
+    cxx = re.search(r"^CUSTOM_CXX := (\S+)", cuda_config["config"], re.M)
+    ccbin = ["-ccbin", cxx.group(1)] if cxx else []
     for src in sources:
         obj = tmp_path / (src.stem + ".o")
-        cmd = [str(nvcc), f"-arch=sm_{ARCH}", "-std=c++17", "-O2", "-Xcompiler", "-fPIC",
+        cmd = [str(nvcc), *ccbin, f"-arch=sm_{ARCH}", "-std=c++17", "-O2", "-Xcompiler", "-fPIC",
                "-DNDEBUG", *(f"-I{d}" for d in includes), "-c", str(src), "-o", str(obj)]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
         assert res.returncode == 0, f"{' '.join(cmd)}\n{res.stderr[-6000:]}"

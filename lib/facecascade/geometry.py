@@ -200,6 +200,22 @@ def level2_scale(points, rule=SEED_L2_SCALE):
 L2_MIN_HALF_SHARE = 0.05
 
 
+def _level2_centre_half(p, img_w, img_h, half_factor, scale, level1_side):
+    """Level 2's crop centre (level 1's nose, moved into the image) and half-side
+    (at least L2_MIN_HALF_SHARE of level 1's side); clamped: either was forced."""
+    nose = p[2]
+    half = half_factor * level2_scale(p, scale)
+    clamped = False
+    min_half = L2_MIN_HALF_SHARE * (max(img_w, img_h) if level1_side is None else level1_side)
+    if not np.isfinite(half) or half < min_half:
+        half, clamped = min_half, True
+    cx = float(np.clip(nose[0], -0.5, img_w - 0.5))
+    cy = float(np.clip(nose[1], -0.5, img_h - 0.5))
+    if (cx, cy) != (nose[0], nose[1]):
+        clamped = True
+    return cx, cy, half, clamped
+
+
 def level2_region(l1_points, img_w, img_h, half_factor=SEED_L2_HALF_FACTOR, scale=SEED_L2_SCALE,
                   level1_side=None):
     """The level-2 crop: a square centred on level 1's nose with half-side
@@ -212,18 +228,55 @@ def level2_region(l1_points, img_w, img_h, half_factor=SEED_L2_HALF_FACTOR, scal
     Relative to the image instead, a 20 px face in a 1000 px photo got a level-2
     crop of 100 px, five faces wide, and level 2 read it as one face."""
     p = np.asarray(l1_points, dtype=np.float64)
-    nose = p[2]
-    half = half_factor * level2_scale(p, scale)
-    clamped = False
-    min_half = L2_MIN_HALF_SHARE * (max(img_w, img_h) if level1_side is None else level1_side)
-    if not np.isfinite(half) or half < min_half:
-        half, clamped = min_half, True
-    cx = float(np.clip(nose[0], -0.5, img_w - 0.5))
-    cy = float(np.clip(nose[1], -0.5, img_h - 0.5))
-    if (cx, cy) != (nose[0], nose[1]):
-        clamped = True
+    cx, cy, half, clamped = _level2_centre_half(p, img_w, img_h, half_factor, scale, level1_side)
     region = Region.centred(cx, cy, half).clip(img_w, img_h, min_size=8.0)
     return region, clamped
+
+
+def eye_line_degrees(points):
+    """Angle of the line from point 1 (left eye) to point 2 (right eye), degrees,
+    image axes (y down): 0 upright, 90 a face turned a quarter clockwise."""
+    p = np.asarray(points, dtype=np.float64)
+    d = p[1] - p[0]
+    return float(np.degrees(np.arctan2(d[1], d[0])))
+
+
+def level2_crop(l1_points, img_w, img_h, half_factor=SEED_L2_HALF_FACTOR, scale=SEED_L2_SCALE,
+                level1_side=None, derotate=False):
+    """Level 2's crop as (matrix, region, angle, clamped): matrix maps image px to
+    the net's input px.  Without derotate: exactly level2_region (axis-aligned,
+    clipped), angle 0.  With derotate: the same centre and half-side, turned by
+    the eye line of level 1's points so that level 2 sees the face upright
+    whatever its rotation in the image; not clipped (the rotated square may
+    leave the image: warp replicates the border), region is the square before
+    turning.  Map level 2's output back with level2_to_image."""
+    p = np.asarray(l1_points, dtype=np.float64)
+    if not derotate:
+        region, clamped = level2_region(p, img_w, img_h, half_factor, scale, level1_side)
+        return region.affine(), region, 0.0, clamped
+    cx, cy, half, clamped = _level2_centre_half(p, img_w, img_h, half_factor, scale, level1_side)
+    angle = eye_line_degrees(p)
+    if not np.isfinite(angle):
+        angle, clamped = 0.0, True
+    region = Region.centred(cx, cy, half)
+    upright = np.vstack([cv2.getRotationMatrix2D((cx, cy), angle, 1.0), [0, 0, 1]])
+    matrix = (np.vstack([region.affine(), [0, 0, 1]]) @ upright)[:2]
+    return matrix, region, angle, clamped
+
+
+def level2_to_image(matrix, unit, size=NET_INPUT):
+    """[-1, 1] outputs of a net fed warp(image, matrix, size) -> image px."""
+    uv = (np.asarray(unit, dtype=np.float64) + 1.0) * (size / 2.0) - 0.5
+    return apply_affine(cv2.invertAffineTransform(np.asarray(matrix, dtype=np.float64)), uv)
+
+
+def point_frame(points, side_factor):
+    """A square region centred on the points' centroid, side = side_factor x the
+    largest centroid-to-point distance (MTFL's 80x80 crops: about 4.3)."""
+    p = np.asarray(points, dtype=np.float64)
+    c = p.mean(0)
+    r = float(np.max(np.linalg.norm(p - c, axis=1)))
+    return Region.centred(c[0], c[1], side_factor * r / 2)
 
 
 def fit_box(points, scale=1.0):

@@ -196,3 +196,52 @@ def save_caffemodel(deploy, weights, path):
     tmp_path = str(path) + ".part"
     net.save(tmp_path)
     os.replace(tmp_path, str(path))
+
+
+def unfold_batchnorm(train_net, folded_net, batches=20):
+    """Load a BatchNorm-folded deploy model into a train net (conv -> BatchNorm ->
+    Scale), so that training can go on from shipped weights.
+
+    Folding lost the statistics, so they are measured again: the folded net runs
+    on `batches` batches of the train net's own data, and each folded conv's
+    output before its bias has per-channel mean m and variance v.  Then the
+    conv keeps W', BatchNorm stores (m, v), and Scale gets gamma = sqrt(v + eps),
+    beta = m + b': in TEST phase exactly the folded net, and in TRAIN phase
+    (batch statistics ~ m, v) the same up to sampling noise, so BatchNorm goes
+    on normalising as in training.  Returns the number of unfolded convs."""
+    folded_names = list(folded_net._layer_names)
+    convs = [(i, name) for i, (name, layer) in enumerate(zip(folded_names, folded_net.layers))
+             if layer.type in ("Convolution", "ConvolutionDepthwise") and name + "_bn" in train_net.params]
+    sums = {name: 0.0 for _, name in convs}
+    squares = {name: 0.0 for _, name in convs}
+    for _ in range(batches):
+        train_net.forward(end="data")
+        data = train_net.blobs["data"].data
+        folded_net.blobs["data"].reshape(*data.shape)
+        folded_net.reshape()
+        folded_net.blobs["data"].data[...] = data
+        start = 0
+        for i, name in convs:
+            folded_net._forward(start, i)   # up to the conv itself: its ReLU has not run yet
+            start = i + 1
+            top = folded_net.top_names[name][0]
+            x = folded_net.blobs[top].data.astype(np.float64) - folded_net.params[name][1].data.reshape(1, -1, 1, 1)
+            sums[name] = sums[name] + x.mean(axis=(0, 2, 3))
+            squares[name] = squares[name] + (x ** 2).mean(axis=(0, 2, 3))
+    for _, name in convs:
+        mean = sums[name] / batches
+        var = np.maximum(squares[name] / batches - mean ** 2, 0.0)
+        w, b = (np.array(p.data) for p in folded_net.params[name])
+        train_net.params[name][0].data[...] = w
+        bn = train_net.params[name + "_bn"]
+        bn[0].data[...] = mean
+        bn[1].data[...] = var
+        bn[2].data[...] = 1.0
+        eps = 1e-5   # Caffe's default, what _conv_bn uses
+        scale = train_net.params[name + "_scale"]
+        scale[0].data[...] = np.sqrt(var + eps)
+        scale[1].data[...] = mean + b
+    for name in ("fc1", "fc2"):
+        for dst, src in zip(train_net.params[name], folded_net.params[name]):
+            dst.data[...] = src.data
+    return len(convs)

@@ -258,3 +258,35 @@ def export_snapshot(solver_path, caffemodel, out_dir, bn_batches=50):
     net = caffe.Net(str(resolved_net), str(caffemodel), caffe.TRAIN)
     recompute_batchnorm(net, bn_batches)
     return export_models(net, net_param, out_dir / "model", net_param.name)
+
+
+def unfold_deploy_model(solver_path, deploy, caffemodel, out, batches=20):
+    """A BatchNorm-folded deploy model (what 3_demo/Data ships) as weights of the
+    solver's train net, to fine-tune from (landmark_net.unfold_batchnorm; the
+    statistics come from the solver's training list).  Writes `out` atomically;
+    returns {"unfolded_convs", "out", "max_abs_diff_test_phase"}: the largest
+    output difference, on one test batch, between the folded model and the
+    train net in TEST phase with the written weights (float rounding only)."""
+    import tempfile
+
+    from .atomic import atomic_path
+    from .landmark_net import unfold_batchnorm
+    caffe = import_caffe()
+    with tempfile.TemporaryDirectory() as tmp:
+        _, _, net_param, _ = resolve_paths(solver_path, tmp)
+        check_image_lists(net_param)
+        resolved = Path(tmp) / (Path(read_solver(solver_path).net).stem + ".resolved.prototxt")
+        train_net = caffe.Net(str(resolved), caffe.TRAIN)
+        folded = caffe.Net(str(deploy), str(caffemodel), caffe.TEST)
+        n = unfold_batchnorm(train_net, folded, batches)
+        with atomic_path(out) as part:
+            train_net.save(str(part))
+        test_net = caffe.Net(str(resolved), str(out), caffe.TEST)
+        test_net.forward()
+        data = test_net.blobs["data"].data
+        folded.blobs["data"].reshape(*data.shape)
+        folded.reshape()
+        ref = next(iter(folded.forward(data=data).values()))
+        got = test_net.blobs["fc2"].data
+        diff = float(np.abs(got - ref.reshape(got.shape)).max())
+    return {"unfolded_convs": n, "out": str(out), "max_abs_diff_test_phase": diff}

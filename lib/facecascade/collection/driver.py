@@ -2,8 +2,8 @@
 cluster, keep a bounded number of shard tasks in flight, show progress, sum up.
 
 Its memory does not grow with the collection: the listing is streamed to per-shard list
-files (listing.spill_listing), one shard's keys are read back only when it is submitted,
-at most `in_flight` shard futures exist at a time, and a finished one is released at
+files (listing.spill_listing) that the tasks read their keys from, one shard's keys are
+read back (for its digest) only when it is submitted, at most `in_flight` shard futures exist at a time, and a finished one is released at
 once.  The engine reschedules the task of a lost worker (`allowed-failures` times, then
 the shard is reported as failed and the next run retries it).
 """
@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 from tqdm import tqdm
@@ -27,6 +28,11 @@ from .worker import PROGRESS_TOPIC, CollectionNets, ShardJob, process_shard
 SHARD_SIZE = 500
 # default pixel limit: a larger image is an error row (a 48 Mpx photo passes, a 10000 x 10000 bomb does not)
 MAX_PIXELS = 64e6
+# the runtime flags (add_detector_arguments) that change the rows, so a rerun must keep them
+# (--gpu and --threads only change the speed)
+RESULT_FLAGS = ("backend", "precision")
+# glibc's threshold for serving an allocation with its own mmap, in the workers (dask_client)
+WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(64 * 2 ** 20)}
 # times the scheduler reschedules the task of a worker that died before the shard is failed
 ALLOWED_FAILURES = 3
 
@@ -38,7 +44,12 @@ def dask_client(workers=None, scheduler=None):
     import dask
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
+    # Dask's nanny sets MALLOC_TRIM_THRESHOLD_ in each worker, which also freezes glibc's mmap
+    # threshold at 128 KiB: every larger numpy temporary of the nets is then mapped and unmapped
+    # afresh (page faults: 13 % more CPU per image on WIDER photos; bench/collection_throughput.py)
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_MALLOC}
+    with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+                          "distributed.nanny.pre-spawn-environ": environ}):
         if scheduler:
             try:
                 client = Client(scheduler, timeout=30)
@@ -100,7 +111,10 @@ def plan(source, store, settings, shard_size):
     if not store.manifest_path.is_file():
         job["shards"] = max(1, -(-count_keys(source) // max(1, shard_size)))
     manifest = store.open_manifest(job)
-    return manifest, spill_listing(source, manifest["shards"], store.listing_dir)
+    # a folder of this run's own: a task of an earlier, interrupted run never reads it half written
+    shutil.rmtree(store.listing_dir, ignore_errors=True)
+    listing = store.listing_dir / uuid.uuid4().hex
+    return manifest, listing, spill_listing(source, manifest["shards"], listing)
 
 
 def run_collection(input_spec, out, detector_flags, align=False, align_size=112, max_pixels=MAX_PIXELS,
@@ -115,15 +129,15 @@ def run_collection(input_spec, out, detector_flags, align=False, align_size=112,
     store = CollectionStore(out)
     flags = argparse.Namespace(**detector_flags)
     # the settings the rows depend on: the detector's, resolved (preset + flags), and the models'
+    runtime = {k: str(v) if isinstance(v, Path) else v for k, v in detector_flags.items() if k in RESULT_FLAGS}
     settings = {"detector": config_from_args(flags).to_dict(), "model_dir": str(Path(flags.model_dir).resolve()),
-                "backend": flags.backend, "align": bool(align), "align_size": int(align_size),
-                "max_pixels": float(max_pixels)}
-    manifest, counts = plan(source, store, settings, shard_size)
+                "runtime": runtime, "align": bool(align), "align_size": int(align_size), "max_pixels": float(max_pixels)}
+    manifest, listing, counts = plan(source, store, settings, shard_size)
     job = ShardJob(str(source.root), str(out), bool(align), int(align_size), float(max_pixels))
     with dask_client(workers, scheduler) as client:
         client.register_plugin(CollectionNets(detector_flags))
         ready = time.perf_counter()
-        runner = ShardRunner(client, store, job, counts, progress)
+        runner = ShardRunner(client, store, job, listing, counts, progress)
         runner.run(manifest["shards"])
         processed = time.perf_counter()
     shutil.rmtree(store.listing_dir, ignore_errors=True)
@@ -153,8 +167,8 @@ class ShardRunner:
     """Submits the shards whose done marker does not match their listing, at most two per
     worker thread at a time, and collects their results."""
 
-    def __init__(self, client, store, job, counts, progress=True):
-        self.client, self.store, self.job, self.counts = client, store, job, counts
+    def __init__(self, client, store, job, listing, counts, progress=True):
+        self.client, self.store, self.job, self.listing, self.counts = client, store, job, listing, counts
         self.workers, self.counted = 1, 0.0
         self.count_workers()
         self.skipped, self.failed, self.done, self.cpu_seconds = 0, [], 0, 0.0
@@ -169,16 +183,16 @@ class ShardRunner:
         return 2 * self.workers
 
     def pending(self, n_shards):
-        """(shard, keys) of every shard still to run, read one at a time."""
+        """(shard, digest of its keys) of every shard still to run, read one at a time."""
         for shard in range(n_shards):
             if not self.counts[shard]:
                 continue
-            keys = read_shard_keys(self.store.listing_dir, shard)
+            digest = keys_digest(read_shard_keys(self.listing, shard))
             marker = self.store.marker(shard)
-            if marker is not None and marker.get("digest") == keys_digest(keys):
+            if marker is not None and marker.get("digest") == digest:
                 self.skipped += 1
                 continue
-            yield shard, keys
+            yield shard, digest
 
     def run(self, n_shards):
         todo = sum(c for s, c in enumerate(self.counts) if self.store.marker(s) is None)
@@ -201,9 +215,10 @@ class ShardRunner:
                 nxt = next(shards, None)
                 if nxt is None:
                     break
-                shard, keys = nxt
-                futures[self.client.submit(process_shard, self.job, shard, keys, pure=False, retries=1,
-                                           key=f"collection-shard-{shard}-{keys_digest(keys)[:12]}")] = shard
+                # the task reads its keys from the listing (small tasks: the scheduler keeps less)
+                shard, digest = nxt
+                futures[self.client.submit(process_shard, self.job, shard, str(self.listing), digest, pure=False,
+                                           retries=1, key=f"collection-shard-{shard}-{digest[:12]}")] = shard
             if not futures:
                 return
             finished = [f for f in futures if f.done()]

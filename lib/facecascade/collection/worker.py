@@ -17,7 +17,7 @@ from pathlib import Path
 from distributed import WorkerPlugin, get_worker
 
 from ..images import ImageReadError, ImageTooLarge, read_image, write_image
-from .listing import keys_digest
+from .listing import keys_digest, read_shard_keys
 from .store import SCHEMA_VERSION, CollectionStore, counts_of, write_json
 
 PLUGIN_NAME = "facecascade-collection-nets"
@@ -55,10 +55,13 @@ class CollectionNets(WorkerPlugin):
         self.cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)
 
 
-def process_shard(job, shard, keys):
-    """Rows for the shard's `keys` not yet in its parts -> the shard's counts (all parts)
-    and those of this attempt."""
+def process_shard(job, shard, listing, digest):
+    """Rows for the shard's keys (in the driver's `listing` folder, `digest` as the driver
+    read them) not yet in its parts -> the shard's counts (all parts) and those of this attempt."""
     t0, cpu0 = time.perf_counter(), time.thread_time()
+    keys = read_shard_keys(listing, shard)
+    if keys_digest(keys) != digest:
+        raise RuntimeError(f"{listing}: the listing of shard {shard} changed after the driver read it")
     nets = get_worker().plugins[PLUGIN_NAME]
     store = CollectionStore(job.out)
     store.remove_stale_temporaries(shard)
@@ -77,7 +80,7 @@ def process_shard(job, shard, keys):
     totals = counts_of(store.shard_rows(shard, columns=["image", "status"]))
     new = {"images": len(todo), "faces": faces, "errors": sum(r["status"] == "error" for r in rows),
            "no_face": sum(r["status"] == "no_face" for r in rows)}
-    marker = {"shard": shard, "digest": keys_digest(keys), "listed": len(keys), "parts": len(store.parts(shard)),
+    marker = {"shard": shard, "digest": digest, "listed": len(keys), "parts": len(store.parts(shard)),
               **totals, "seconds_last_attempt": round(time.perf_counter() - t0, 3), "schema_version": SCHEMA_VERSION}
     write_json(store.marker_path(shard), marker)
     # CPU seconds of this thread (the nets run single-threaded in it): the per-core cost,

@@ -107,8 +107,9 @@ def main(argv=None, doc=None):
     ap.add_argument("--detect", action="store_true", help="same as --region detect")
     ap.add_argument("--out", default=str(REPO_ROOT / "3_demo/Result/draw_img"), help="output folder")
     ap.add_argument("--flip-test", action="store_true", help="average with the mirrored prediction")
-    ap.add_argument("--l2-passes", type=int, default=1,
-                    help="run level 2 N times, each on a crop re-centred on its last points (default 1)")
+    ap.add_argument("--l2-passes", type=int,
+                    help="run level 2 N times, each on a crop re-centred on its last points "
+                         "(default: 3_demo/Data/cascade.json's l2_passes, else 1)")
     add_runtime_arguments(ap, default="auto")
     add_strict_argument(ap)
     args = ap.parse_args(argv)

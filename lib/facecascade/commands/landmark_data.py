@@ -25,6 +25,29 @@ def add_augment_arguments(ap, defaults=datagen.AugmentConfig()):
                    help="level 1: share of samples seeing the whole image (default %(default)s)")
     g.add_argument("--margin-min", type=float, default=defaults.margin_min, help="level 1 box margin, default %(default)s")
     g.add_argument("--margin-max", type=float, default=defaults.margin_max, help="default %(default)s")
+    r = ap.add_argument_group("robustness augmentation (off by default; the rotation-robust models' "
+                              "commands are in their solvers' headers)")
+    r.add_argument("--full-rotation", type=float, default=defaults.full_rotation,
+                   help="share of samples rotated uniformly over the full circle (default %(default)s)")
+    r.add_argument("--point-frame-fraction", type=float, default=defaults.point_frame_fraction,
+                   help="level 1: share of samples framed around the points' centroid (default %(default)s)")
+    r.add_argument("--frame-range", type=float, nargs=2, default=(defaults.frame_min, defaults.frame_max),
+                   metavar=("MIN", "MAX"), help="that frame's side / largest centroid-point distance "
+                   "(default %(default)s; MTFL 80x80 crops: ~4.3)")
+    r.add_argument("--grayscale", type=float, default=defaults.grayscale, help="probability (default %(default)s)")
+    r.add_argument("--lowres", type=float, default=defaults.lowres,
+                   help="probability of down/up-scaling the source (default %(default)s)")
+    r.add_argument("--lowres-iod", type=float, nargs=2, default=(defaults.lowres_iod_min, defaults.lowres_iod_max),
+                   metavar=("MIN", "MAX"), help="px between the eyes after downscaling (default %(default)s)")
+    r.add_argument("--jpeg", type=float, default=defaults.jpeg, help="probability of JPEG re-encoding (default %(default)s)")
+    r.add_argument("--jpeg-quality", type=int, nargs=2, default=(defaults.jpeg_quality_min, defaults.jpeg_quality_max),
+                   metavar=("MIN", "MAX"), help="default %(default)s")
+    r.add_argument("--occluder", type=float, default=defaults.occluder,
+                   help="probability of an occluder over an eye, the eyes, the nose or the mouth (default %(default)s)")
+    r.add_argument("--l1-rotation", type=float, default=defaults.l1_rotation,
+                   help="level 2: sd in degrees of the simulated level-1 rotation error (default %(default)s)")
+    r.add_argument("--l2-derotate", action="store_true",
+                   help="level 2: crops turned upright by the eye line of the (simulated) level-1 points")
 
 
 def augment_config(args, test=False):
@@ -33,10 +56,17 @@ def augment_config(args, test=False):
         scale_jitter=args.scale_jitter, shift_jitter=args.shift_jitter, whole_fraction=args.whole_fraction,
         margin_min=args.margin_min, margin_max=args.margin_max,
         l2_half_factor=getattr(args, "l2_half_factor", datagen.AugmentConfig.l2_half_factor),
-        l2_scale=getattr(args, "l2_scale", datagen.AugmentConfig.l2_scale))
+        l2_scale=getattr(args, "l2_scale", datagen.AugmentConfig.l2_scale),
+        full_rotation=args.full_rotation, point_frame_fraction=args.point_frame_fraction,
+        frame_min=args.frame_range[0], frame_max=args.frame_range[1], grayscale=args.grayscale,
+        lowres=args.lowres, lowres_iod_min=args.lowres_iod[0], lowres_iod_max=args.lowres_iod[1],
+        jpeg=args.jpeg, jpeg_quality_min=args.jpeg_quality[0], jpeg_quality_max=args.jpeg_quality[1],
+        occluder=args.occluder, l1_rotation=args.l1_rotation, l2_derotate=args.l2_derotate)
     if test:  # the held-out list: a few plain views per face, no flips or rotation
         cfg.samples_per_face, cfg.flip, cfg.max_rotation = 2, False, 0.0
         cfg.scale_jitter = cfg.shift_jitter = 0.0
+        # ... but its rotations and degradations stay: the held-out loss then
+        # measures the task being trained
     return cfg
 
 

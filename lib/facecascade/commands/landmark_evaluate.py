@@ -29,14 +29,20 @@ def add_model_arguments(ap, level2=True):
         ap.add_argument("--l2-deploy", default=str(SHIPPED["l2"][0]), help="level-2 deploy prototxt")
         ap.add_argument("--l2-model", default=str(SHIPPED["l2"][1]), help="level-2 caffemodel")
     ap.add_argument("--flip-test", action="store_true", help="average with the mirrored prediction")
+    ap.add_argument("--model-card", help="cascade.json whose settings the flags below default to "
+                                         "(default: 3_demo/Data/cascade.json, the shipped models')")
     ap.add_argument("--box-margin", type=float, help="level-1 margin around a face box (default: 3_demo/Data/cascade.json)")
     if level2:
         ap.add_argument("--l2-half-factor", type=float,
                         help="level-2 crop half-side / the --l2-scale length (default: 3_demo/Data/cascade.json; seed: 2.0)")
-        ap.add_argument("--l2-passes", type=int, default=1,
-                        help="run level 2 N times, each on a crop re-centred on its last points (default 1, the seed)")
+        ap.add_argument("--l2-passes", type=int,
+                        help="run level 2 N times, each on a crop re-centred on its last points "
+                             "(default: 3_demo/Data/cascade.json's l2_passes, else 1, the seed)")
         ap.add_argument("--l2-scale", choices=L2_SCALES,
                         help="level-2 crop scale rule (default: 3_demo/Data/cascade.json; seed: left_eye)")
+        ap.add_argument("--l2-derotate", choices=("on", "off"),
+                        help="level 2 on a crop turned upright by level 1's eye line (default: "
+                             "3_demo/Data/cascade.json's l2_derotate; off when it has none)")
     add_runtime_arguments(ap, default="auto")
 
 
@@ -66,7 +72,9 @@ def main(argv=None, level2=True, default_out=REPO_ROOT / "2_level_2" / "Result" 
                               getattr(args, "l2_deploy", None), getattr(args, "l2_model", None),
                               **runtime_options(args), flip_test=args.flip_test,
                               box_margin=args.box_margin, l2_half_factor=getattr(args, "l2_half_factor", None),
-                              l2_scale=getattr(args, "l2_scale", None), l2_passes=getattr(args, "l2_passes", 1))
+                              l2_scale=getattr(args, "l2_scale", None), l2_passes=getattr(args, "l2_passes", None),
+                              l2_derotate={"on": True, "off": False, None: None}[getattr(args, "l2_derotate", None)],
+                              model_card=args.model_card)
     result = evaluate(cascade, records, region, args.out, args.worst,
                       title=f"{Path(args.list).name} ({region})", skips=skips)
     print(f"{result['n']} faces evaluated; {skips.summary()}; region {region}; "

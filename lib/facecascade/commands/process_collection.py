@@ -1,4 +1,4 @@
-"""Every face and its refined 5 points for a whole photo collection, on all cores of this
+r"""Every face and its refined 5 points for a whole photo collection, on all cores of this
 machine (a local Dask cluster) or on a Dask cluster (--scheduler), resumable: a rerun
 after Ctrl-C, a kill or a crash skips the finished shards and ends with the rows of an
 uninterrupted run, each image once.
@@ -18,7 +18,8 @@ a JSON object (images, faces, errors, seconds, ...).
 On a Dask cluster by hand: machines that see INPUT, OUT and this checkout (with its
 .venv from docker/build_caffe.sh) at the same paths, e.g. on a shared file system:
   1. one machine:     .venv/bin/dask scheduler --port 8786
-  2. every machine:   .venv/bin/dask worker tcp://SCHEDULER:8786 --nworkers $(nproc) --nthreads 1
+  2. every machine:   MALLOC_MMAP_THRESHOLD_=67108864 .venv/bin/dask worker tcp://SCHEDULER:8786 \
+                          --nworkers $(nproc) --nthreads 1
   3. any machine:     .venv/bin/python 3_demo/Code/process_collection.py INPUT --out OUT --scheduler tcp://SCHEDULER:8786
 Workers may join or leave while it runs (a lost worker's shard runs again on another);
 a rerun of step 3 resumes the job.
