@@ -50,6 +50,23 @@ def onet_features(net, crops, batch=64):
     return np.concatenate(out) if out else np.zeros((0, net.blobs[FEATURE_BLOB].data[0].size), np.float32)
 
 
+def detector_landmark_crops(det, image, points, face_box, max_boxes=8, min_iou=0.2):
+    """The R-Net boxes the detector hands O-Net around an annotated face (all 5 points
+    inside, IoU >= min_iou with `face_box`; the best `max_boxes` by IoU), cropped at 48 px
+    as the detector crops them -> (boxes (N, 4), crops (N, 48, 48, 3) float32 in [0, 255],
+    landmark targets (N, 10) in crop units)."""
+    cand, levels = det.pnet_stage(image)
+    boxes = det.rnet_stage(image, cand, levels) if len(cand) else cand
+    near = boxes_around_face(boxes, points, face_box, min_iou)
+    if len(near) == 0:
+        return near, np.zeros((0, ONET_SIZE, ONET_SIZE, 3), np.float32), np.zeros((0, 10))
+    near = near[np.argsort(-iou_matrix(np.asarray(face_box, float)[None, :4], near)[0])][:max_boxes]
+    crops = det.crop_candidates(image, near, levels, ONET_SIZE)
+    targets = landmark_targets(near, np.broadcast_to(np.asarray(points, np.float64).reshape(1, 5, 2),
+                                                     (len(near), 5, 2)))
+    return near, crops, targets
+
+
 class LandmarkSamples:
     """Features and targets of O-Net crops around annotated faces, each crop also mirrored."""
 
@@ -61,16 +78,11 @@ class LandmarkSamples:
     def add_image(self, det, image, points, face_box):
         """Run the detector's P-Net and R-Net on `image` (H x W x 3 uint8 BGR) and add the
         R-Net boxes around the face (the best `max_boxes_per_face` by IoU) -> boxes used."""
-        cand, levels = det.pnet_stage(image)
-        boxes = det.rnet_stage(image, cand, levels) if len(cand) else cand
-        near = boxes_around_face(boxes, points, face_box, self.min_iou)
+        near, crops, targets = detector_landmark_crops(det, image, points, face_box, self.max_boxes_per_face,
+                                                       self.min_iou)
         if len(near) == 0:
             self.faces_without_box += 1
             return near
-        near = near[np.argsort(-iou_matrix(np.asarray(face_box, float)[None, :4], near)[0])][:self.max_boxes_per_face]
-        crops = det.crop_candidates(image, near, levels, ONET_SIZE)
-        targets = landmark_targets(near, np.broadcast_to(np.asarray(points, np.float64).reshape(1, 5, 2),
-                                                         (len(near), 5, 2)))
         net = det.nets["onet"]
         self._features += [onet_features(net, crops), onet_features(net, crops[:, :, ::-1])]
         self._targets += [targets, flip_targets(np.zeros((len(near), 4)), targets)[1]]

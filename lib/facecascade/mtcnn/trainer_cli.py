@@ -55,6 +55,14 @@ def training_arguments(net, default_data, default_iters, default_batch, doc=None
                     help="share of each batch's negatives drawn from the whole detector's false boxes "
                          "(false_*.npz in --data, mine_hard_examples.py --stages 3) in place of random ones "
                          "(default 0: not drawn)")
+    ap.add_argument("--negatives-share", type=float, default=0.0,
+                    help="share of each batch's negatives drawn from the face-free photos' crops "
+                         "(negatives_*.npz in --data, mtcnn/0_sampling/sample_negatives.py) in place of random "
+                         "ones (default 0: not drawn)")
+    ap.add_argument("--gray-share", type=float, default=None,
+                    help="make face crops and non-face crops grayscale in equal shares of at least this "
+                         "(and at least the share of grayscale negatives, e.g. the face-free photos'); "
+                         "default: 10%% of every batch at random, whatever its kind")
     ap.add_argument("--low-res", type=float, default=0.0,
                     help="share of each batch shrunk to 35-100%% of its side and blown back up "
                          "(soft, low-resolution faces as WIDER's 20-50 px ones)")
@@ -102,7 +110,7 @@ def check_arguments(ap, args):
 
 
 def load_samples(ap, args, net):
-    """The sample files of --data -> (samples, mined mask, false-box mask)."""
+    """The sample files of --data -> (samples, mined mask, false-box mask, face-free photo mask)."""
     for p in args.data:
         if not Path(p).is_file():
             sys.exit(f"{p}: sample file not found (run the sampling / mining step first)")
@@ -112,10 +120,17 @@ def load_samples(ap, args, net):
     hard = np.concatenate([np.full(len(s), Path(p).name.startswith("hard"), bool) for s, p in zip(loaded, args.data)])
     # the whole detector's false boxes (false_*.npz)
     false = np.concatenate([np.full(len(s), Path(p).name.startswith("false"), bool) for s, p in zip(loaded, args.data)])
-    if not 0.0 <= args.false_neg_share < 1.0:
-        ap.error(f"--false-neg-share {args.false_neg_share}: must be in [0, 1)")
-    if args.false_neg_share and not false.any():
-        ap.error(f"--false-neg-share {args.false_neg_share}: no false_*.npz among --data")
+    # crops of the face-free photos (negatives_*.npz)
+    photo = np.concatenate([np.full(len(s), Path(p).name.startswith("negatives"), bool)
+                            for s, p in zip(loaded, args.data)])
+    for flag, share, mask, files in (("--false-neg-share", args.false_neg_share, false, "false_*.npz"),
+                                     ("--negatives-share", args.negatives_share, photo, "negatives_*.npz")):
+        if not 0.0 <= share < 1.0:
+            ap.error(f"{flag} {share}: must be in [0, 1)")
+        if share and not mask.any():
+            ap.error(f"{flag} {share}: no {files} among --data")
+    if args.gray_share is not None and not 0.0 <= args.gray_share <= 1.0:
+        ap.error(f"--gray-share {args.gray_share}: must be in [0, 1]")
     if samples.images.shape[1] != INPUT_SIZE[net]:
         sys.exit(f"{args.data}: samples are {samples.images.shape[1]} px, {net} needs {INPUT_SIZE[net]}")
     if args.blur_weight < 0:
@@ -123,7 +138,7 @@ def load_samples(ap, args, net):
     if args.blur_weight != 1.0 and not np.any(samples.blur >= 0):
         sys.exit(f"--blur-weight {args.blur_weight:g}: {' '.join(map(str, args.data))} hold no WIDER blur labels "
                  "(made before the samplers kept them): remake them with sample_random.py / mine_hard_examples.py")
-    return samples, hard, false
+    return samples, hard, false, photo
 
 
 def line_logger(path):
@@ -186,7 +201,9 @@ def run_two_phases(caffe, state, sampler, args, out, net, train_pt, log, save, o
 def describe_run(net, args, samples, hard, sampler, length, steps):
     return (f"{net}: {len(samples)} samples {samples.counts()} ({int(hard.sum())} mined); batch {args.batch} = "
             f"{sampler.count} + {sampler.n_hard_neg} mined negatives"
-            f"{f' + {sampler.n_false_neg} false-box negatives ({len(sampler.false_neg)})' if sampler.n_false_neg else ''}; "
+            f"{f' + {sampler.n_false_neg} false-box negatives ({len(sampler.false_neg)})' if sampler.n_false_neg else ''}"
+            f"{f' + {sampler.n_photo_neg} face-free photo negatives ({len(sampler.photo_neg)})' if sampler.n_photo_neg else ''}; "
+            f"gray share {'0.1 random' if args.gray_share is None else f'{args.gray_share:g} balanced'}; "
             f"{length}; lr {args.lr} steps {steps}; face label IoU >= {args.pos_iou} "
             f"({int(sampler.face_label.sum())} samples); box weight {args.box_weight}; low-res share {args.low_res}; "
             f"occlusion share {args.occlusion}; rotation share {args.rotation}; "
@@ -204,7 +221,7 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     caffe = import_caffe(args.gpu)
     caffe.set_random_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    samples, hard, false = load_samples(ap, args, net)
+    samples, hard, false, photo = load_samples(ap, args, net)
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
     if args.width <= 0:
@@ -214,7 +231,8 @@ def training_cli(net, default_data, default_iters, default_batch, shares, argv=N
     sampler = BatchSampler(samples, args.batch, shares, rng, hard=hard, hard_neg_share=args.hard_neg_share,
                            pos_iou=args.pos_iou, low_res=args.low_res, occlusion=args.occlusion,
                            rotation=args.rotation, blur_weight=args.blur_weight,
-                           false=false, false_neg_share=args.false_neg_share)
+                           false=false, false_neg_share=args.false_neg_share, photo=photo,
+                           photo_neg_share=args.negatives_share, gray_share=args.gray_share)
     if args.until:
         args.minutes = minutes_until(args.until)
     two_phases = bool(args.minutes or args.phases)
