@@ -173,14 +173,20 @@ def _box_turned(box, matrix):
     return (cx - (x2 - x1) / 2, cy - (y2 - y1) / 2, cx + (x2 - x1) / 2, cy + (y2 - y1) / 2)
 
 
-@pytest.mark.parametrize("angle", [ROTATED_ANGLE, -ROTATED_ANGLE])
-def test_cascade_finds_the_points_of_a_rotated_photo(cuhk_faces, shipped_cascade, angle):
+def _turned_faces(cuhk_faces, angle):
+    """The faces' images turned by angle -> images, their boxes turned with them, points."""
     images, boxes, gt = [], [], []
     for rec, img in cuhk_faces:
         turned, pts, m = datagen.rotate_image(img, rec.points, angle)
         images.append(turned)
         boxes.append(_box_turned(rec.box, m))
         gt.append(pts)
+    return images, boxes, gt
+
+
+@pytest.mark.parametrize("angle", [ROTATED_ANGLE, -ROTATED_ANGLE])
+def test_cascade_finds_the_points_of_a_rotated_photo(cuhk_faces, shipped_cascade, angle):
+    images, boxes, gt = _turned_faces(cuhk_faces, angle)
     res = shipped_cascade.predict_batch(images, boxes)
     nme = nme_per_face(np.array([r.points for r in res]), np.array(gt))
     assert nme.mean() < ROTATED_MAX_NME, nme
@@ -239,12 +245,7 @@ def test_rotation_candidate_finds_the_points_of_an_upside_down_photo(caffe, cuhk
     cascade = LandmarkCascade(d / "l1_deploy.prototxt", d / "l1.caffemodel", DEMO_DATA / "l2_deploy.prototxt",
                               DEMO_DATA / "l2.caffemodel", backend="caffe", model_card=d / "cascade.json")
     assert cascade.l2_derotate and cascade.l2_passes == 2
-    images, boxes, gt = [], [], []
-    for rec, img in cuhk_faces:
-        turned, pts, m = datagen.rotate_image(img, rec.points, angle)
-        images.append(turned)
-        boxes.append(_box_turned(rec.box, m))
-        gt.append(pts)
+    images, boxes, gt = _turned_faces(cuhk_faces, angle)
     res = cascade.predict_batch(images, boxes)
     nme = nme_per_face(np.array([r.points for r in res]), np.array(gt))
     assert nme.mean() < CANDIDATE_TURNED_MAX_NME, nme
