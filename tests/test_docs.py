@@ -12,8 +12,11 @@ LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
 
 
 def tracked(pattern):
-    out = subprocess.run(["git", "ls-files", pattern], cwd=REPO_ROOT, capture_output=True, text=True)
-    if out.returncode != 0:         # an export without .git
+    try:
+        out = subprocess.run(["git", "ls-files", pattern], cwd=REPO_ROOT, capture_output=True, text=True)
+    except FileNotFoundError:       # no git at all (the Docker images)
+        out = None
+    if out is None or out.returncode != 0:         # an export without .git
         return sorted(p for p in REPO_ROOT.rglob(pattern.lstrip("*/")) if ".venv" not in p.parts)
     return [REPO_ROOT / f for f in out.stdout.split()]
 
