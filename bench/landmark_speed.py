@@ -70,13 +70,20 @@ def worker(args):
 
 
 def cascade_flops():
-    """Multiply-adds x 2 of one face through both levels (deploy nets)."""
+    """Multiply-adds x 2 of one face with a box through the shipped cascade: every
+    net of its card (deploy nets) as many times as the card runs it."""
     from facecascade.caffe_loader import import_caffe
-    from facecascade.cascade import SHIPPED
+    from facecascade.cascade import MODEL_CARD, SHIPPED, any_angle_files, read_settings
     from facecascade.nets import forward_flops
     caffe = import_caffe()
-    return sum(forward_flops(caffe.Net(str(SHIPPED[level][0]), str(SHIPPED[level][1]), caffe.TEST))
-               for level in ("l1", "l2"))
+    card = read_settings(MODEL_CARD)
+    runs = [(SHIPPED["l2"], card["l2_passes"])]
+    if card["l1_any_angle"]:
+        runs += [(any_angle_files(MODEL_CARD, card["l1_any_angle"]), 1),
+                 (SHIPPED["l1"], card["upright_passes"])]
+    else:
+        runs.append((SHIPPED["l1"], 1))
+    return sum(n * forward_flops(caffe.Net(str(proto), str(model), caffe.TEST)) for (proto, model), n in runs)
 
 
 def run(mode, backend, threads, args):
@@ -110,7 +117,7 @@ def main():
     flops = cascade_flops()
     gflops = run("matmul", "caffe", 1, args)["gflops"]
     limit_ms = flops / (gflops * 1e9) * 1000
-    print(f"cascade: {flops / 1e6:.1f} MFLOP per face (both levels); one core: {gflops:.1f} GFLOP/s "
+    print(f"cascade: {flops / 1e6:.1f} MFLOP per face (every net of the card, as often as it runs); one core: {gflops:.1f} GFLOP/s "
           f"(1024^2 float32 matmul) -> physical limit {limit_ms:.3f} ms per face\n")
     backends = tuple(LABELS)
     # alternating, so that a slow spell of the machine falls on both backends

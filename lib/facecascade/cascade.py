@@ -30,6 +30,13 @@ DETECTOR_BOX_MARGIN = 0.0
 # small in the whole image is seen large.  Chosen on the even-indexed cuhk test
 # faces, whole image, cascade NME: 4.5x 4.51 %, 6x 4.30 %, 7.5x 5.25 %, 9x 7.31 %.
 L1_REFRAME_FACTOR = 6.0
+# A cascade card may name a level 1 trained on faces at any rotation (key
+# "l1_any_angle": the stem of its files beside the card).  It then gives the first
+# guess; level 1 (trained upright) runs again on a crop turned upright by that
+# guess's eye line (geometry.upright_frame, half-side = "upright_half_factor" x the
+# largest centroid-to-point distance), "upright_passes" times, and level 2 follows.
+# So both upright-trained nets see upright faces whatever the roll.
+UPRIGHT_HALF_FACTOR = 2.3
 # How the shipped models are meant to be used (box margin, level-2 crop factor).
 MODEL_CARD = DEMO_DATA / "cascade.json"
 SHIPPED = {
@@ -69,7 +76,8 @@ def shipped_settings():
 def read_settings(card_path):
     """The settings of a model card (cascade.json) with defaults for missing keys."""
     settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR, "l2_scale": geo.L2_SCALE,
-                "l2_derotate": False, "l2_passes": 1, "l1_passes": 1}
+                "l2_derotate": False, "l2_passes": 1, "l1_passes": 1,
+                "l1_any_angle": "", "upright_half_factor": UPRIGHT_HALF_FACTOR, "upright_passes": 1}
     card_path = Path(card_path)
     if card_path.is_file():
         card = json.loads(card_path.read_text())
@@ -79,13 +87,21 @@ def read_settings(card_path):
     return settings
 
 
+def any_angle_files(model_card, stem):
+    """(deploy prototxt, caffemodel) of the any-angle level 1 a card names by `stem`."""
+    folder = Path(model_card).parent
+    return folder / f"{stem}_deploy.prototxt", folder / f"{stem}.caffemodel"
+
+
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
                  backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
                  l2_scale=None, l2_passes=None, threads=None, precision="fp32", l2_derotate=None,
-                 model_card=None, l1_passes=None):
+                 model_card=None, l1_passes=None, l1_any_angle=None):
         # model_card: the cascade.json beside non-shipped models (default: the shipped one)
-        settings = shipped_settings() if model_card is None else read_settings(model_card)
+        # l1_any_angle: False leaves out the card's any-angle level 1 (compare with and without)
+        model_card = MODEL_CARD if model_card is None else Path(model_card)
+        settings = read_settings(model_card)
         self.box_margin = settings["box_margin"] if box_margin is None else box_margin
         self.l2_half_factor = settings["l2_half_factor"] if l2_half_factor is None else l2_half_factor
         self.l2_scale = settings["l2_scale"] if l2_scale is None else l2_scale
@@ -94,6 +110,16 @@ class LandmarkCascade:
         # threads / precision: runtime.load_net's (onnx: one thread, the fp32 or int8 ONNX files)
         self.l1 = load_net(l1_deploy, l1_model, backend, gpu, threads, precision)
         self.l2 = load_net(l2_deploy, l2_model, backend, gpu, threads, precision) if l2_deploy else None
+        stem = settings["l1_any_angle"] if l1_any_angle is not False else ""
+        self.l1_any_angle = None
+        if stem:
+            files = any_angle_files(model_card, stem)
+            for f in files:
+                if not f.is_file():
+                    raise FileNotFoundError(f"{f}: named by {model_card} (l1_any_angle) but missing")
+            self.l1_any_angle = load_net(*files, backend, gpu, threads, precision)
+        self.upright_half_factor = settings["upright_half_factor"]
+        self.upright_passes = int(settings["upright_passes"])
         self.backend = self.l1.backend
         # Test-time flip: average the prediction on the mirrored input (points
         # swapped back); costs a second forward per level.
@@ -124,9 +150,22 @@ class LandmarkCascade:
             out = (out + geo.flip_unit(mirrored.reshape(-1, 5, 2))) / 2
         return out
 
-    def _level1(self, images, regions):
+    def _level1(self, images, regions, net=None):
         crops = np.stack([geo.crop(img, r) for img, r in zip(images, regions)])
-        return [r.from_unit(u) for r, u in zip(regions, self._run(self.l1, crops))]
+        return [r.from_unit(u) for r, u in zip(regions, self._run(net or self.l1, crops))]
+
+    def _level1_upright(self, images, points):
+        """Level 1 again on crops turned upright by `points`' eye lines (faces with
+        degenerate points keep them)."""
+        frames = [geo.upright_frame(p, self.upright_half_factor) for p in points]
+        todo = [k for k, f in enumerate(frames) if f is not None]
+        if not todo:
+            return points
+        crops = np.stack([geo.warp(images[k], frames[k][0], geo.NET_INPUT) for k in todo])
+        points = list(points)
+        for k, u in zip(todo, self._run(self.l1, crops)):
+            points[k] = geo.unit_to_image(frames[k][0], u)
+        return points
 
     def predict_batch(self, images, boxes=None, regions=None, margin=None) -> List[CascadeResult]:
         """One level-1 forward for all faces, then one level-2 forward.
@@ -143,13 +182,16 @@ class LandmarkCascade:
             whole = [b is None for b in boxes]
             margin = self.box_margin if margin is None else margin
             regions = [level1_region(img.shape, b, margin) for img, b in zip(images, boxes)]
-        l1 = self._level1(images, regions)
+        first = self.l1_any_angle or self.l1
+        l1 = self._level1(images, regions, first)
         for _ in range(self.l1_passes - 1 if any(whole) else 0):
             # again on a frame around its points, for faces without a box only
             # (with a box the second pass measured worse: 3.89 vs 3.79 %, tune half)
             regions = [geo.point_frame(p, L1_REFRAME_FACTOR) if w else r for p, w, r in zip(l1, whole, regions)]
-            again = self._level1(images, regions)
+            again = self._level1(images, regions, first)
             l1 = [a if w else p for a, w, p in zip(again, whole, l1)]
+        for _ in range(self.upright_passes if self.l1_any_angle else 0):
+            l1 = self._level1_upright(images, l1)
         if self.l2 is None:
             return [CascadeResult(p, None, r, None) for p, r in zip(l1, regions)]
         points, clamped, angles = l1, [False] * n, [0.0] * n
@@ -164,7 +206,7 @@ class LandmarkCascade:
                 clamped[k] = clamped[k] or c
             if self.l2_derotate:
                 crops2 = np.stack([geo.warp(img, m, geo.NET_INPUT) for img, m in zip(images, matrices)])
-                points = [geo.level2_to_image(m, u2) for m, u2 in zip(matrices, self._run(self.l2, crops2))]
+                points = [geo.unit_to_image(m, u2) for m, u2 in zip(matrices, self._run(self.l2, crops2))]
             else:  # the axis-aligned crop, exactly as before l2_derotate
                 crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])
                 points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, self._run(self.l2, crops2))]

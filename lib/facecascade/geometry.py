@@ -249,7 +249,7 @@ def level2_crop(l1_points, img_w, img_h, half_factor=SEED_L2_HALF_FACTOR, scale=
     the eye line of level 1's points so that level 2 sees the face upright
     whatever its rotation in the image; not clipped (the rotated square may
     leave the image: warp replicates the border), region is the square before
-    turning.  Map level 2's output back with level2_to_image."""
+    turning.  Map level 2's output back with unit_to_image."""
     p = np.asarray(l1_points, dtype=np.float64)
     if not derotate:
         region, clamped = level2_region(p, img_w, img_h, half_factor, scale, level1_side)
@@ -264,7 +264,25 @@ def level2_crop(l1_points, img_w, img_h, half_factor=SEED_L2_HALF_FACTOR, scale=
     return matrix, region, angle, clamped
 
 
-def level2_to_image(matrix, unit, size=NET_INPUT):
+def upright_frame(points, half_factor):
+    """(matrix, angle) of a square crop centred on the points' centroid, half-side =
+    half_factor x the largest centroid-to-point distance, turned by the eye line so
+    that the face is upright in it (the matrix maps image px to the net's input px;
+    map the net's output back with unit_to_image).  A level 1 trained on upright
+    faces reads a face at any roll through it, once a first guess gave the eye line.
+    None when the points are degenerate (all in one place, or not finite)."""
+    p = np.asarray(points, dtype=np.float64)
+    c = p.mean(0)
+    r = float(np.max(np.linalg.norm(p - c, axis=1)))
+    angle = eye_line_degrees(p)
+    if not (np.isfinite(angle) and np.isfinite(r) and r > 0):
+        return None
+    region = Region.centred(c[0], c[1], half_factor * r)
+    upright = np.vstack([cv2.getRotationMatrix2D((float(c[0]), float(c[1])), angle, 1.0), [0, 0, 1]])
+    return (np.vstack([region.affine(), [0, 0, 1]]) @ upright)[:2], angle
+
+
+def unit_to_image(matrix, unit, size=NET_INPUT):
     """[-1, 1] outputs of a net fed warp(image, matrix, size) -> image px."""
     uv = (np.asarray(unit, dtype=np.float64) + 1.0) * (size / 2.0) - 0.5
     return apply_affine(cv2.invertAffineTransform(np.asarray(matrix, dtype=np.float64)), uv)

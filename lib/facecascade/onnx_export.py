@@ -37,12 +37,14 @@ OPSET = 13
 MTCNN_MODEL_DIR = REPO_ROOT / "mtcnn" / "model"
 # name -> (prototxt, caffemodel, dynamic height and width)
 SHIPPED_NETS = {
+    "l1_any_angle": (DEMO_DATA / "l1_any_angle_deploy.prototxt", DEMO_DATA / "l1_any_angle.caffemodel", False),
     "l1": (DEMO_DATA / "l1_deploy.prototxt", DEMO_DATA / "l1.caffemodel", False),
     "l2": (DEMO_DATA / "l2_deploy.prototxt", DEMO_DATA / "l2.caffemodel", False),
     "det1": (MTCNN_MODEL_DIR / "det1.prototxt", MTCNN_MODEL_DIR / "det1.caffemodel", True),
     "det2": (MTCNN_MODEL_DIR / "det2.prototxt", MTCNN_MODEL_DIR / "det2.caffemodel", False),
     "det3": (MTCNN_MODEL_DIR / "det3.prototxt", MTCNN_MODEL_DIR / "det3.caffemodel", False),
 }
+LANDMARK_NETS = ("l1_any_angle", "l1", "l2")
 SOURCE_KEYS = ("source_prototxt_sha256", "source_caffemodel_sha256")
 
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Export a training snapshot as deployable models, optionally shipping them.
 
-    python 1_level_1/Code/2_train/export.py --level 1 [--snapshot FILE.caffemodel] [--ship]
+    python 1_level_1/Code/2_train/export.py --level 1 [--snapshot FILE.caffemodel] [--ship [NAME]]
 Recomputes BatchNorm statistics with the snapshot's weights, writes the deploy
 and BatchNorm-folded models to <level>/Result/train/model, and with --ship
 copies the folded pair to 3_demo/Data/l<level>_deploy.prototxt / l<level>.caffemodel
-(what the demo, the evaluation and the tests use by default).
+(what the demo, the evaluation and the tests use by default), or with --ship NAME
+to 3_demo/Data/NAME_deploy.prototxt / NAME.caffemodel (l1_any_angle: the any-angle
+level 1 that 3_demo/Data/cascade.json names).
 """
 import argparse
 import json
@@ -27,7 +29,8 @@ def main(argv=None):
     ap.add_argument("--snapshot", help="caffemodel snapshot (default: the newest of the run)")
     ap.add_argument("--out", help="run folder (default: <level>/Result/train)")
     ap.add_argument("--bn-batches", type=int, default=50)
-    ap.add_argument("--ship", action="store_true", help="copy the folded model into 3_demo/Data")
+    ap.add_argument("--ship", nargs="?", const="", metavar="NAME",
+                    help="copy the folded model into 3_demo/Data as l<level>, or as NAME")
     args = ap.parse_args(argv)
     lv = args.level
     out = Path(args.out or REPO_ROOT / f"{lv}_level_{lv}" / "Result" / "train")
@@ -39,9 +42,10 @@ def main(argv=None):
         snap = str(state).replace(".solverstate", ".caffemodel")
     summary = export_snapshot(SOLVERS[lv], snap, out, args.bn_batches)
     summary["snapshot"] = str(snap)
-    if args.ship:
-        shutil.copyfile(summary["deploy"], DEMO_DATA / f"l{lv}_deploy.prototxt")
-        shutil.copyfile(summary["caffemodel"], DEMO_DATA / f"l{lv}.caffemodel")
+    if args.ship is not None:
+        name = args.ship or f"l{lv}"
+        shutil.copyfile(summary["deploy"], DEMO_DATA / f"{name}_deploy.prototxt")
+        shutil.copyfile(summary["caffemodel"], DEMO_DATA / f"{name}.caffemodel")
         summary["shipped"] = str(DEMO_DATA)
     print(json.dumps(summary))
 

@@ -15,7 +15,14 @@ import argparse
 import json
 import sys
 
-from facecascade.onnx_export import SHIPPED_NETS, caffe_to_onnx, compare_with_caffe, onnx_path, save_model
+from facecascade.onnx_export import (
+    LANDMARK_NETS,
+    SHIPPED_NETS,
+    caffe_to_onnx,
+    compare_with_caffe,
+    onnx_path,
+    save_model,
+)
 from facecascade.paths import DEMO_DATA
 
 TOLERANCE = 1e-4
@@ -59,7 +66,7 @@ def main(argv=None, doc=None):
         from facecascade.onnx_quant import QUANTIZED_OPS, detector_calibration, landmark_calibration, quantize
 
         calib = {}
-        if {"l1", "l2"} & set(args.nets):
+        if set(LANDMARK_NETS) & set(args.nets):
             calib.update(landmark_calibration())
         if {"det1", "det2", "det3"} & set(args.nets):
             calib.update(detector_calibration())
