@@ -240,6 +240,10 @@ def test_final_stage_has_no_build_tools(which, cuda_df, cpu_df):
     assert "docker/runtime_libs.sh /opt/runtime-libs /opt/caffe" in build_runs
     # the cuts of docker/slim_install.sh, on the three trees the final stage copies
     assert f"docker/slim_install.sh {IMAGE_VENV} /opt/caffe /opt/runtime-libs" in build_runs
+    # its second half in a layer of its own, after the long one (editing it compiles nothing)
+    build_stage = stages(instrs)[0][2]
+    runs = [rest for instr, rest in build_stage if instr == "RUN"]
+    assert runs[-1] == f"bash docker/slim_finish.sh {IMAGE_VENV}" and "build_caffe.sh" in runs[-2]
 
 
 def test_our_machines_ca_setup_stays_out_of_the_dockerfiles():
