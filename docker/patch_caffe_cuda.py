@@ -38,6 +38,17 @@ EDITS_CUDA = [
      "void ProposalLayer<Dtype>::Backward_gpu(const vector<Blob<Dtype>*>& top,\n"
      "    const vector<bool>& propagate_down, const vector<Blob<Dtype>*>& bottom) {}\n\n"
      "INSTANTIATE_LAYER_GPU_FUNCS(ProposalLayer);", 1),
+    # The data-prefetch thread (ImageData, Data, ...) asked CUDA for the current device and
+    # set it in the thread even in CPU mode: without an NVIDIA driver ("CUDA driver version
+    # is insufficient") a CPU-mode training aborted.  Only GPU mode touches the device now.
+    ("src/caffe/internal_thread.cpp",
+     "#ifndef CPU_ONLY\n  CUDA_CHECK(cudaGetDevice(&device));\n#endif\n",
+     "#ifndef CPU_ONLY\n  if (Caffe::mode() == Caffe::GPU) {\n    CUDA_CHECK(cudaGetDevice(&device));\n  }\n"
+     "#endif\n", 1),
+    ("src/caffe/internal_thread.cpp",
+     "#ifndef CPU_ONLY\n  CUDA_CHECK(cudaSetDevice(device));\n#endif\n",
+     "#ifndef CPU_ONLY\n  if (mode == Caffe::GPU) {\n    CUDA_CHECK(cudaSetDevice(device));\n  }\n"
+     "#endif\n", 1),
 ]
 
 

@@ -5,7 +5,8 @@
 - docker/build_caffe.sh --cuda --cuda-arch 90 compiles and links the whole
   Caffe tree with our .cu layers (cached by the script's key: the first run
   takes tens of minutes, later ones seconds), leaves .caffe_prefix alone, and
-  its pycaffe imports and runs in CPU mode without a GPU or driver.
+  its pycaffe imports and runs in CPU mode without a GPU or driver, the ImageData
+  layer's prefetch thread (the training nets' input) included.
 - Where a GPU is visible, the CUDA build's ConvolutionDepthwise runs on it
   and agrees with the CPU, and caffe_need's gtest (test_caffe_need_layers)
   passes on the GPU too: depthwise against the stock grouped convolution and
@@ -201,6 +202,47 @@ def test_cuda_build_runs_on_cpu_without_gpu(cuda_build):
     rc, out, passed = run_layer_gtest(cuda_build, GTEST_CPU_CASES)
     assert rc == 0 and passed == 4, out[-6000:]
 
+
+
+# The training nets' ImageData layer in CPU mode, in a child process (a CUDA error aborts it):
+# its prefetch thread (Caffe's InternalThread) asked CUDA for the device even in CPU mode, which
+# aborts where no NVIDIA driver is ("CUDA driver version is insufficient"): the CUDA image could
+# not train on a machine without a GPU.  docker/patch_caffe_cuda.py makes it GPU mode only.
+_IMAGE_DATA_CHECK = textwrap.dedent("""
+    import json, os, sys
+    import cv2
+    import numpy as np
+    import caffe
+    caffe.set_mode_cpu()
+    work = sys.argv[1]
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        cv2.imwrite(os.path.join(work, f"{i}.png"), rng.integers(0, 256, (20, 16, 3), dtype=np.uint8))
+    with open(os.path.join(work, "list.txt"), "w") as f:
+        f.write("0.png 0.25 -0.5\\n1.png 0.75 0.125\\n")
+    with open(os.path.join(work, "net.prototxt"), "w") as f:
+        f.write('layer { name: "data" type: "ImageData" top: "data" top: "label" '
+                f'image_data_param {{ source: "{work}/list.txt" root_folder: "{work}/" '
+                'batch_size: 2 new_height: 12 new_width: 10 } }')
+    net = caffe.Net(os.path.join(work, "net.prototxt"), caffe.TRAIN)
+    for _ in range(3):  # several batches: the prefetch thread fills them
+        net.forward()
+    print(json.dumps({"data": list(net.blobs["data"].data.shape),
+                      "label": net.blobs["label"].data.tolist()}))
+""")
+
+
+@pytest.mark.slow
+def test_cuda_build_image_data_trains_on_cpu_without_gpu(cuda_build, tmp_path):
+    """The ImageData prefetch thread of a CUDA build runs in CPU mode, driver or not."""
+    env = dict(os.environ, CAFFE_PREFIX=str(cuda_build), PYTHONPATH=str(cuda_build / "python"),
+               GLOG_minloglevel="2")
+    res = subprocess.run([sys.executable, "-c", _IMAGE_DATA_CHECK, str(tmp_path)], capture_output=True,
+                         text=True, env=env, timeout=300)
+    assert res.returncode == 0, f"rc {res.returncode}\n{res.stdout}\n{res.stderr[-4000:]}"
+    result = json.loads(res.stdout.strip().splitlines()[-1])
+    assert result["data"] == [2, 3, 12, 10]
+    assert sorted(map(tuple, result["label"])) == [(0.25, -0.5), (0.75, 0.125)], result
 
 @pytest.mark.slow
 def test_cuda_build_depthwise_on_gpu_matches_cpu(cuda_build, requires_gpu):  # noqa: F811

@@ -238,6 +238,12 @@ def test_final_stage_has_no_build_tools(which, cuda_df, cpu_df):
     assert all(toks[0] == "--from=build" for toks in copied)
     build_runs = " ".join(rest for instr, rest in stages(instrs)[0][2] if instr == "RUN")
     assert "docker/runtime_libs.sh /opt/runtime-libs /opt/caffe" in build_runs
+    # the cuts of docker/slim_install.sh, on the three trees the final stage copies
+    assert f"docker/slim_install.sh {IMAGE_VENV} /opt/caffe /opt/runtime-libs" in build_runs
+    # its second half in a layer of its own, after the long one (editing it compiles nothing)
+    build_stage = stages(instrs)[0][2]
+    runs = [rest for instr, rest in build_stage if instr == "RUN"]
+    assert runs[-1] == f"bash docker/slim_finish.sh {IMAGE_VENV}" and "build_caffe.sh" in runs[-2]
 
 
 def test_our_machines_ca_setup_stays_out_of_the_dockerfiles():
@@ -412,6 +418,9 @@ def test_image_environment(which, cuda_df, cpu_df):
     assert workdirs and workdirs[-1] == WORKDIR
     assert env["PATH"].split(":")[0] == IMAGE_VENV + "/bin"  # `python` is the venv's
     assert env["CAFFE_PREFIX"] == IMAGE_PREFIX  # found even with the repo mounted over
+    # ... and without it (a script that clears the environment): .caffe_prefix, as natively
+    final_runs = " ".join(rest for instr, rest in final if instr == "RUN")
+    assert 'echo "$CAFFE_PREFIX" >.caffe_prefix' in final_runs
     assert env_of(stages(instrs)[0][2]).get("CAFFE_CACHE", "").startswith("/opt/")
     # facecascade is installed (editable from /workspace), not found through PYTHONPATH
     runs = " ".join(rest for instr, rest in final if instr == "RUN")
@@ -584,3 +593,47 @@ def test_check_images_help_and_refusals(tmp_path):
     assert res.returncode == 2 and "--images takes cpu and/or cuda, not gpu" in res.stderr
     res = subprocess.run(["bash", str(script), "--shared", str(tmp_path)], capture_output=True, text=True)
     assert res.returncode == 2 and "has no cuhk_facepoint" in res.stderr
+
+
+@pytest.mark.slow
+def test_slim_install_cuts_tests_caches_and_symbols_but_keeps_what_loads(tmp_path):
+    """docker/slim_install.sh on a real venv and real shared objects: test folders and byte-code
+    caches go, numpy.testing-style helpers stay; an unstripped library is stripped and still
+    loads; a wheel's vendored library (*.libs/, patchelf'd by auditwheel) is left as it is."""
+    gcc = shutil.which("gcc")
+    if gcc is None:
+        pytest.skip("needs gcc to make a shared object")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    site = Path(subprocess.run([str(venv / "bin/python"), "-c",
+                                "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    pkg = site / "demo_pkg"
+    for d in ("tests/data", "testing", "__pycache__", "sub/test", "demo_pkg.libs"):
+        (pkg / d).mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "tests/data/big.bin").write_bytes(b"x" * 4096)
+    (pkg / "testing/__init__.py").write_text("HELPER = 1\n")
+    (pkg / "__pycache__/x.cpython-311.pyc").write_bytes(b"\0" * 64)
+    src = tmp_path / "f.c"
+    src.write_text("int demo_answer(void) { return 42; }\nstatic int unused_local(void) { return 1; }\n")
+    for so in (pkg / "libdemo.so", pkg / "demo_pkg.libs/libvendored.so",
+               tmp_path / "prefix/lib/libcaffe.so.1"):
+        so.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run([gcc, "-shared", "-fPIC", "-O1", str(src), "-o", str(so)], check=True)
+    vendored_before = (pkg / "demo_pkg.libs/libvendored.so").read_bytes()
+    res = subprocess.run(["bash", str(DOCKER / "slim_install.sh"), str(venv), str(tmp_path / "prefix")],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "test folders of the packages" in res.stdout and "strip --strip-unneeded" in res.stdout
+    assert not (pkg / "tests").exists() and not (pkg / "sub/test").exists()
+    assert not list(venv.rglob("__pycache__"))
+    assert (pkg / "testing/__init__.py").is_file()
+    assert (pkg / "demo_pkg.libs/libvendored.so").read_bytes() == vendored_before
+    import ctypes
+    for so in (pkg / "libdemo.so", tmp_path / "prefix/lib/libcaffe.so.1"):
+        sections = subprocess.run(["readelf", "-S", str(so)], capture_output=True, text=True).stdout
+        assert ".symtab" not in sections, f"{so} not stripped"
+        assert ctypes.CDLL(str(so)).demo_answer() == 42
+    res = subprocess.run(["bash", str(DOCKER / "slim_install.sh"), str(venv)], capture_output=True, text=True)
+    assert res.returncode == 2
