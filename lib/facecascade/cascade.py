@@ -66,13 +66,6 @@ def level1_region(image_shape, box=None, margin=BOX_MARGIN):
     return geo.Region.from_box(box, margin=margin)
 
 
-def shipped_settings():
-    """How the shipped models are used, from MODEL_CARD (a key it lacks keeps the
-    default here: a card without "l2_derotate" means level 2 on upright, axis-
-    aligned crops, as every model before the rotation-robust one)."""
-    return read_settings(MODEL_CARD)
-
-
 def read_settings(card_path):
     """The settings of a model card (cascade.json) with defaults for missing keys."""
     settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR, "l2_scale": geo.L2_SCALE,

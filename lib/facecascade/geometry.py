@@ -259,9 +259,14 @@ def level2_crop(l1_points, img_w, img_h, half_factor=SEED_L2_HALF_FACTOR, scale=
     if not np.isfinite(angle):
         angle, clamped = 0.0, True
     region = Region.centred(cx, cy, half)
-    upright = np.vstack([cv2.getRotationMatrix2D((cx, cy), angle, 1.0), [0, 0, 1]])
-    matrix = (np.vstack([region.affine(), [0, 0, 1]]) @ upright)[:2]
-    return matrix, region, angle, clamped
+    return turned_square(cx, cy, half, angle), region, angle, clamped
+
+
+def turned_square(cx, cy, half, angle):
+    """2x3 matrix: image px -> net input px of the square (centre, half-side) turned
+    by `angle` degrees about its centre (what is at `angle` in the image is level in it)."""
+    upright = np.vstack([cv2.getRotationMatrix2D((float(cx), float(cy)), angle, 1.0), [0, 0, 1]])
+    return (np.vstack([Region.centred(cx, cy, half).affine(), [0, 0, 1]]) @ upright)[:2]
 
 
 def upright_frame(points, half_factor):
@@ -277,9 +282,7 @@ def upright_frame(points, half_factor):
     angle = eye_line_degrees(p)
     if not (np.isfinite(angle) and np.isfinite(r) and r > 0):
         return None
-    region = Region.centred(c[0], c[1], half_factor * r)
-    upright = np.vstack([cv2.getRotationMatrix2D((float(c[0]), float(c[1])), angle, 1.0), [0, 0, 1]])
-    return (np.vstack([region.affine(), [0, 0, 1]]) @ upright)[:2], angle
+    return turned_square(c[0], c[1], half_factor * r, angle), angle
 
 
 def unit_to_image(matrix, unit, size=NET_INPUT):
