@@ -255,6 +255,15 @@ def test_worker_killed_mid_run(collection, clean_run, cluster, tmp_path):
     assert victim not in client.run(os.getpid).values()
     assert summary["shards_failed"] == 0 and summary["shards_run"] == summary["shards"]
     assert_same_rows(read_rows(out, root), clean_run[2])
+    # every worker single-threaded, the one started in the killed one's place included
+    # (OpenCV's own pool would otherwise take every core in each worker)
+    assert set(client.run(cv2_threads).values()) == {1}
+
+
+def cv2_threads():
+    import cv2
+
+    return cv2.getNumThreads()
 
 
 def markers(out):

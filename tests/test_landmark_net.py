@@ -168,9 +168,11 @@ def test_a_second_level_2_pass_runs_level_2_on_its_own_points(caffe, test_data):
     from facecascade.images import read_image
     images = [read_image(r.image) for r in records]
     # the axis-aligned level-2 crop, rebuilt by hand below (the shipped card turns it upright)
-    # (and level 1 alone, without the card's any-angle first guess: level 2 is the subject)
+    # (and level 1 alone, without the card's any-angle first guess, and the second pass's own
+    # points, not the mean of both: level 2 is the subject)
     once = LandmarkCascade.from_shipped(backend="caffe", l2_passes=1, l2_derotate=False, l1_any_angle=False)
-    twice = LandmarkCascade.from_shipped(backend="caffe", l2_passes=2, l2_derotate=False, l1_any_angle=False)
+    twice = LandmarkCascade.from_shipped(backend="caffe", l2_passes=2, l2_derotate=False, l1_any_angle=False,
+                                         l2_mean_of_passes=False)
     # predict_batch runs a batch of 4 and predict a batch of 1: BLAS may take other kernels
     # (OpenBLAS picks them by batch shape and by OPENBLAS_CORETYPE), so the points agree to
     # float32 rounding, not bit for bit: 1e-3 px is ~1e-5 of these images' sides.
@@ -185,6 +187,22 @@ def test_a_second_level_2_pass_runs_level_2_on_its_own_points(caffe, test_data):
                                    rtol=0, atol=1e-2)
     with pytest.raises(ValueError, match="l2_passes"):
         LandmarkCascade.from_shipped(backend="caffe", l2_passes=0)
+
+
+def test_the_shipped_points_are_the_mean_of_both_level_2_passes(caffe, test_data):
+    """Card key l2_mean_of_passes: the cascade's points are the mean of its level-2
+    passes' points, the second pass cropping around the first pass's own points."""
+    from facecascade.images import read_image
+    records = read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt")
+    shipped = LandmarkCascade.from_shipped(backend="caffe")
+    assert shipped.l2_mean_of_passes and shipped.l2_passes == 2
+    first = LandmarkCascade.from_shipped(backend="caffe", l2_passes=1)
+    last = LandmarkCascade.from_shipped(backend="caffe", l2_mean_of_passes=False)
+    for r in records:
+        img = read_image(r.image)
+        a, b, got = first.predict(img).l2, last.predict(img).l2, shipped.predict(img).l2
+        assert np.abs(a - b).max() > 0.01, r.image       # the passes differ ...
+        np.testing.assert_allclose(got, (a + b) / 2, rtol=0, atol=1e-6)   # ... and the points are their mean
 
 
 def test_short_training_on_real_images_lowers_the_loss(caffe, tmp_path, test_data):

@@ -263,6 +263,26 @@ def test_cascade_finds_the_points_of_an_upside_down_photo(caffe, cuhk_faces, shi
     assert nme_per_face(np.array([r.points for r in res]), np.array(gt)).mean() > 0.3
 
 
+def test_level1_reads_an_upright_face_on_its_own_box_region(caffe, cuhk_faces, shipped_cascade):
+    """A first guess within the roll the shipped level 1 was trained on (card key
+    l1_trained_roll, 15 degrees): level 1 reads the box region unturned, so an upright
+    face gets exactly the level-1 points of the cascade without the any-angle net."""
+    assert shipped_cascade.l1_trained_roll == 15.0
+    upright = [(rec, img) for rec, img in cuhk_faces if abs(geo.eye_line_degrees(rec.points)) < 8]
+    assert len(upright) >= 3
+    images, boxes = [img for _, img in upright], [rec.box for rec, _ in upright]
+    plain = LandmarkCascade.from_shipped(backend="caffe", l1_any_angle=False)
+    for a, b in zip(shipped_cascade.predict_batch(images, boxes), plain.predict_batch(images, boxes)):
+        np.testing.assert_allclose(a.l1, b.l1, atol=1e-9)   # the same crop, mapped back by its inverse
+    # a turned face's level-1 crop is its box region turned upright: the same face, so
+    # nearly the same points as the upright face's, turned with it
+    rec, img = upright[0]
+    turned, pts, m = datagen.rotate_image(img, rec.points, 100)
+    got = shipped_cascade.predict(turned, _box_turned(rec.box, m)).l1
+    want = geo.apply_affine(m, plain.predict(img, rec.box).l1)
+    assert np.abs(got - want).max() < 0.1 * np.linalg.norm(rec.points[0] - rec.points[1])
+
+
 def test_card_naming_a_missing_any_angle_level1_says_so(caffe, tmp_path):
     from facecascade.cascade import SHIPPED
     card = tmp_path / "cascade.json"

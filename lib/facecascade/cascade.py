@@ -32,11 +32,18 @@ DETECTOR_BOX_MARGIN = 0.0
 L1_REFRAME_FACTOR = 6.0
 # A cascade card may name a level 1 trained on faces at any rotation (key
 # "l1_any_angle": the stem of its files beside the card).  It then gives the first
-# guess; level 1 (trained upright) runs again on a crop turned upright by that
-# guess's eye line (geometry.upright_frame, half-side = "upright_half_factor" x the
-# largest centroid-to-point distance), "upright_passes" times, and level 2 follows.
-# So both upright-trained nets see upright faces whatever the roll.
+# guess; level 1 (trained upright) runs again, "upright_passes" times, on a crop turned
+# upright by that guess's eye line, and level 2 follows.  So both upright-trained nets
+# see upright faces whatever the roll.  The crop: with a face box, level 1's own region
+# turned about its centre (geometry.turned_square), or not turned at all when the
+# guess's roll is within the range level 1 was trained on (card key "l1_trained_roll",
+# degrees; the shipped level 1: +-15, datagen.AugmentConfig.max_rotation), where level 1
+# reads the face as it did before the any-angle net; without a box, a square around
+# the guess's points (geometry.upright_frame, half-side = "upright_half_factor" x the
+# largest centroid-to-point distance).  Framing by the box, not by the guess's points,
+# keeps a bad guess (a hidden mouth) from shifting and scaling level 1's crop.
 UPRIGHT_HALF_FACTOR = 2.3
+UNTURNED = "unturned"  # the upright crop of a face whose first guess is within l1_trained_roll
 # How the shipped models are meant to be used (box margin, level-2 crop factor).
 MODEL_CARD = DEMO_DATA / "cascade.json"
 SHIPPED = {
@@ -69,8 +76,9 @@ def level1_region(image_shape, box=None, margin=BOX_MARGIN):
 def read_settings(card_path):
     """The settings of a model card (cascade.json) with defaults for missing keys."""
     settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR, "l2_scale": geo.L2_SCALE,
-                "l2_derotate": False, "l2_passes": 1, "l1_passes": 1,
-                "l1_any_angle": "", "upright_half_factor": UPRIGHT_HALF_FACTOR, "upright_passes": 1}
+                "l2_derotate": False, "l2_passes": 1, "l2_mean_of_passes": False, "l1_passes": 1,
+                "l1_any_angle": "", "upright_half_factor": UPRIGHT_HALF_FACTOR, "upright_passes": 1,
+                "l1_trained_roll": 0.0}
     card_path = Path(card_path)
     if card_path.is_file():
         card = json.loads(card_path.read_text())
@@ -90,7 +98,7 @@ class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
                  backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
                  l2_scale=None, l2_passes=None, threads=None, precision="fp32", l2_derotate=None,
-                 model_card=None, l1_passes=None, l1_any_angle=None):
+                 model_card=None, l1_passes=None, l1_any_angle=None, l2_mean_of_passes=None):
         # model_card: the cascade.json beside non-shipped models (default: the shipped one)
         # l1_any_angle: False leaves out the card's any-angle level 1 (compare with and without)
         model_card = MODEL_CARD if model_card is None else Path(model_card)
@@ -113,6 +121,7 @@ class LandmarkCascade:
             self.l1_any_angle = load_net(*files, backend, gpu, threads, precision)
         self.upright_half_factor = settings["upright_half_factor"]
         self.upright_passes = int(settings["upright_passes"])
+        self.l1_trained_roll = float(settings["l1_trained_roll"])
         self.backend = self.l1.backend
         # Test-time flip: average the prediction on the mirrored input (points
         # swapped back); costs a second forward per level.
@@ -125,6 +134,12 @@ class LandmarkCascade:
         if int(l2_passes) < 1:
             raise ValueError(f"l2_passes must be >= 1, got {l2_passes}")
         self.l2_passes = int(l2_passes)
+        # The points: the last pass's, or the mean of every pass's (card key
+        # l2_mean_of_passes).  Each pass crops around the one before; their errors
+        # differ, and a pass that drifted (a hidden mouth pulls the second crop) is
+        # halved.
+        self.l2_mean_of_passes = bool(settings["l2_mean_of_passes"] if l2_mean_of_passes is None
+                                      else l2_mean_of_passes)
 
     @classmethod
     def from_shipped(cls, backend="auto", gpu=None, **kw):
@@ -144,20 +159,39 @@ class LandmarkCascade:
         return out
 
     def _level1(self, images, regions, net=None):
+        """-> (points, crops) of level 1 (or `net`) on the regions."""
         crops = np.stack([geo.crop(img, r) for img, r in zip(images, regions)])
-        return [r.from_unit(u) for r, u in zip(regions, self._run(net or self.l1, crops))]
+        return [r.from_unit(u) for r, u in zip(regions, self._run(net or self.l1, crops))], crops
 
-    def _level1_upright(self, images, points):
+    def _upright_crop(self, points, region, whole):
+        """The 2x3 matrix of level 1's crop turned upright by the first guess `points`
+        (see UPRIGHT_HALF_FACTOR), UNTURNED for the region itself, or None when the
+        guess is degenerate."""
+        if whole:
+            frame = geo.upright_frame(points, self.upright_half_factor)
+            return None if frame is None else frame[0]
+        angle = geo.eye_line_degrees(points)
+        if not np.isfinite(angle):
+            return None
+        if abs(angle) <= self.l1_trained_roll:
+            return UNTURNED
+        cx, cy = region.centre
+        return geo.turned_square(cx, cy, max(region.width, region.height) / 2, angle)
+
+    def _level1_upright(self, images, points, regions, whole, region_crops):
         """Level 1 again on crops turned upright by `points`' eye lines (faces with
-        degenerate points keep them)."""
-        frames = [geo.upright_frame(p, self.upright_half_factor) for p in points]
+        degenerate points keep them).  region_crops: the crops of `regions`, reused
+        where the upright crop is the region itself."""
+        frames = [self._upright_crop(p, r, w) for p, r, w in zip(points, regions, whole)]
         todo = [k for k, f in enumerate(frames) if f is not None]
         if not todo:
             return points
-        crops = np.stack([geo.warp(images[k], frames[k][0], geo.NET_INPUT) for k in todo])
+        crops = np.stack([region_crops[k] if frames[k] is UNTURNED else geo.warp(images[k], frames[k], geo.NET_INPUT)
+                          for k in todo])
+        frames = [regions[k].affine() if f is UNTURNED else f for k, f in enumerate(frames)]
         points = list(points)
         for k, u in zip(todo, self._run(self.l1, crops)):
-            points[k] = geo.unit_to_image(frames[k][0], u)
+            points[k] = geo.unit_to_image(frames[k], u)
         return points
 
     def predict_batch(self, images, boxes=None, regions=None, margin=None) -> List[CascadeResult]:
@@ -176,18 +210,19 @@ class LandmarkCascade:
             margin = self.box_margin if margin is None else margin
             regions = [level1_region(img.shape, b, margin) for img, b in zip(images, boxes)]
         first = self.l1_any_angle or self.l1
-        l1 = self._level1(images, regions, first)
+        l1, crops = self._level1(images, regions, first)
         for _ in range(self.l1_passes - 1 if any(whole) else 0):
             # again on a frame around its points, for faces without a box only
             # (with a box the second pass measured worse: 3.89 vs 3.79 %, tune half)
             regions = [geo.point_frame(p, L1_REFRAME_FACTOR) if w else r for p, w, r in zip(l1, whole, regions)]
-            again = self._level1(images, regions, first)
+            again, crops = self._level1(images, regions, first)
             l1 = [a if w else p for a, w, p in zip(again, whole, l1)]
         for _ in range(self.upright_passes if self.l1_any_angle else 0):
-            l1 = self._level1_upright(images, l1)
+            l1 = self._level1_upright(images, l1, regions, whole, crops)
         if self.l2 is None:
             return [CascadeResult(p, None, r, None) for p, r in zip(l1, regions)]
         points, clamped, angles = l1, [False] * n, [0.0] * n
+        passes = []
         for _ in range(self.l2_passes):
             l2_regions, matrices = [], []
             for k, (img, p, r1) in enumerate(zip(images, points, regions)):
@@ -203,6 +238,9 @@ class LandmarkCascade:
             else:  # the axis-aligned crop, exactly as before l2_derotate
                 crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])
                 points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, self._run(self.l2, crops2))]
+            passes.append(points)
+        if self.l2_mean_of_passes:
+            points = list(np.mean(passes, axis=0))
         return [CascadeResult(p1, p2, r1, r2, c, a)
                 for p1, p2, r1, r2, c, a in zip(l1, points, regions, l2_regions, clamped, angles)]
 

@@ -123,6 +123,8 @@ class MTCNN:
                 self.nets[key] = self.caffe.Net(str(proto), str(weights), self.caffe.TEST)
             else:  # the ONNX files beside the caffemodels (load_net names a missing one)
                 self.nets[key] = load_net(proto, weights, self.backend, self.gpu, threads, precision)
+        # float32 copies of the levels R-Net and O-Net crop from, made once per image: (image, {})
+        self._float_levels = (None, {})
         self.pnet_max_pixels = PNET_MAX_PIXELS
         self.candidate_batch = CANDIDATE_BATCH
         self.heads = DEPLOY_OUTPUTS
@@ -195,12 +197,14 @@ class MTCNN:
         return square(boxes), levels
 
     # -- stages 2 and 3 ------------------------------------------------------
-    @staticmethod
-    def crop_candidates(image, boxes, levels, size):
+    def crop_candidates(self, image, boxes, levels, size):
         """Candidates `boxes` (N, 4+) cropped as R-Net / O-Net see them (the hard-example
         miner crops its training samples with this too) -> (N, size, size, 3) float32."""
+        if self._float_levels[0] is not image:  # a new image: the last one's copies go
+            self._float_levels = (image, {})
         # the original image first: crop_from_levels picks the smallest level that is fine enough
-        return crop_from_levels([(1.0, image)] + [(s, im) for s, im in levels if s < 1.0], boxes, size)
+        return crop_from_levels([(1.0, image)] + [(s, im) for s, im in levels if s < 1.0], boxes, size,
+                                self._float_levels[1])
 
     def forward_candidates(self, key, x):
         """R-Net or O-Net on the normalised crops x (N, 3, S, S), in batches of
@@ -318,6 +322,7 @@ class MTCNN:
             self._time_stage("onet", t0, boxes)
         else:
             points = np.full((len(boxes), 5, 2), np.nan)
+        self._float_levels = (None, {})  # not held between images (a large photo's are 100s of MB)
         keep = boxes[:, 4] >= (0.0 if self.min_score is None else self.min_score)
         return Detections(boxes[keep, :4], boxes[keep, 4], points[keep])
 

@@ -95,7 +95,18 @@ def build_levels(image, scales):
     return levels
 
 
-def crop_from_levels(levels, boxes, size):
+def float_level(img, cache=None):
+    """img as float32, from `cache` (a dict, or None for no cache) when converted before.
+    Keyed by id(img) and holding img itself, so an id cannot be reused while cached."""
+    if cache is None:
+        return img.astype(np.float32)
+    hit = cache.get(id(img))
+    if hit is None or hit[0] is not img:
+        hit = cache[id(img)] = (img, img.astype(np.float32))
+    return hit[1]
+
+
+def crop_from_levels(levels, boxes, size, float_cache=None):
     """Crops of boxes (N, 4+) resized to size x size -> (N, size, size, 3) float32 in
     [0, 255], zero outside the image.
 
@@ -105,6 +116,9 @@ def crop_from_levels(levels, boxes, size):
     are pre-filtered by the pyramid's area resize instead of aliasing.
     Vectorised per level: the sample positions of all boxes form one tall
     (N * size, size) map and one cv2.remap gathers them, no Python loop over boxes.
+    float_cache: a dict kept by the caller while `levels` stay the same (one detect
+    call): each level is converted to float32 once, not once per call (the original
+    photo's conversion cost as much as its crops' remap).
     """
     boxes = np.asarray(boxes, dtype=np.float64)
     n = len(boxes)
@@ -129,7 +143,7 @@ def crop_from_levels(levels, boxes, size):
         map_x = np.broadcast_to(xs[:, None, :], (len(sel), size, size)).reshape(-1, size).astype(np.float32)
         map_y = np.broadcast_to(ys[:, :, None], (len(sel), size, size)).reshape(-1, size).astype(np.float32)
         # float source: no rounding of the interpolated values; zero padding outside
-        src = img.astype(np.float32)
+        src = float_level(img, float_cache)
         rows = (REMAP_MAX_ROWS // size) * size  # cv2.remap's images stay below 32767 rows
         crops = np.concatenate([
             cv2.remap(src, map_x[r:r + rows], map_y[r:r + rows], cv2.INTER_LINEAR,
