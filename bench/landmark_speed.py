@@ -73,13 +73,16 @@ def cascade_flops():
     """Multiply-adds x 2 of one face with a box through the shipped cascade: every
     net of its card (deploy nets) as many times as the card runs it."""
     from facecascade.caffe_loader import import_caffe
-    from facecascade.cascade import MODEL_CARD, SHIPPED, any_angle_files, read_settings
+    from facecascade.cascade import MODEL_CARD, SHIPPED, card_net_files, read_settings
     from facecascade.nets import forward_flops
     caffe = import_caffe()
     card = read_settings(MODEL_CARD)
-    runs = [(SHIPPED["l2"], card["l2_passes"])]
+    if card["l2_first_pass"]:
+        runs = [(card_net_files(MODEL_CARD, card["l2_first_pass"]), 1), (SHIPPED["l2"], card["l2_passes"] - 1)]
+    else:
+        runs = [(SHIPPED["l2"], card["l2_passes"])]
     if card["l1_any_angle"]:
-        runs += [(any_angle_files(MODEL_CARD, card["l1_any_angle"]), 1),
+        runs += [(card_net_files(MODEL_CARD, card["l1_any_angle"]), 1),
                  (SHIPPED["l1"], card["upright_passes"])]
     else:
         runs.append((SHIPPED["l1"], 1))

@@ -205,6 +205,28 @@ def test_the_shipped_points_are_the_mean_of_both_level_2_passes(caffe, test_data
         np.testing.assert_allclose(got, (a + b) / 2, rtol=0, atol=1e-6)   # ... and the points are their mean
 
 
+def test_the_first_level_2_pass_runs_the_cards_first_pass_net(caffe, test_data):
+    """Card key l2_first_pass: the first level-2 pass runs the net the card names
+    (3_demo/Data/l2_robust), on the crop the shipped level 2 would get."""
+    from facecascade.images import read_image
+    from facecascade.paths import DEMO_DATA
+    from facecascade.runtime import load_net
+    records = read_celeba(test_data / "celeba_small/list_landmarks_celeba.txt")
+    first = LandmarkCascade.from_shipped(backend="caffe", l2_passes=1)
+    plain = LandmarkCascade.from_shipped(backend="caffe", l2_passes=1, l2_first_pass=False)
+    assert first.l2_first_pass is not None and plain.l2_first_pass is None
+    robust = load_net(DEMO_DATA / "l2_robust_deploy.prototxt", DEMO_DATA / "l2_robust.caffemodel", "caffe")
+    for r in records:
+        img = read_image(r.image)
+        a, b = first.predict(img), plain.predict(img)
+        np.testing.assert_allclose(a.l1, b.l1, rtol=0, atol=1e-9)        # the same level 1, the same crop
+        m, *_ = geo.level2_crop(a.l1, img.shape[1], img.shape[0], first.l2_half_factor, first.l2_scale,
+                                level1_side=max(a.l1_region.width, a.l1_region.height), derotate=True)
+        want = geo.unit_to_image(m, first._run(robust, geo.warp(img, m, geo.NET_INPUT)[None])[0])
+        np.testing.assert_allclose(a.l2, want, rtol=0, atol=1e-3)
+        assert np.abs(a.l2 - b.l2).max() > 1e-3, r.image                  # another net than level 2
+
+
 def test_short_training_on_real_images_lowers_the_loss(caffe, tmp_path, test_data):
     """256 augmented samples of 4 real faces, 80 Adam steps of batch 16: the
     held-out loss (the same faces, unaugmented views) must fall by half."""

@@ -43,6 +43,11 @@ L1_REFRAME_FACTOR = 6.0
 # largest centroid-to-point distance).  Framing by the box, not by the guess's points,
 # keeps a bad guess (a hidden mouth) from shifting and scaling level 1's crop.
 UPRIGHT_HALF_FACTOR = 2.3
+# A card may also name a second level 2 (key "l2_first_pass": the stem of its files
+# beside the card) for the first level-2 pass; the shipped level 2 runs the others.  The
+# shipped card's is fine-tuned with occluders, grayscale, low resolution and JPEG
+# (2_level_2/Code/0_train/solver_robust.prototxt): alone it is worse on clean faces,
+# as the first of two averaged passes it halves the hidden-mouth failures.
 UNTURNED = "unturned"  # the upright crop of a face whose first guess is within l1_trained_roll
 # How the shipped models are meant to be used (box margin, level-2 crop factor).
 MODEL_CARD = DEMO_DATA / "cascade.json"
@@ -78,7 +83,7 @@ def read_settings(card_path):
     settings = {"box_margin": BOX_MARGIN, "l2_half_factor": geo.L2_HALF_FACTOR, "l2_scale": geo.L2_SCALE,
                 "l2_derotate": False, "l2_passes": 1, "l2_mean_of_passes": False, "l1_passes": 1,
                 "l1_any_angle": "", "upright_half_factor": UPRIGHT_HALF_FACTOR, "upright_passes": 1,
-                "l1_trained_roll": 0.0}
+                "l1_trained_roll": 0.0, "l2_first_pass": ""}
     card_path = Path(card_path)
     if card_path.is_file():
         card = json.loads(card_path.read_text())
@@ -88,17 +93,30 @@ def read_settings(card_path):
     return settings
 
 
-def any_angle_files(model_card, stem):
-    """(deploy prototxt, caffemodel) of the any-angle level 1 a card names by `stem`."""
+def card_net_files(model_card, stem):
+    """(deploy prototxt, caffemodel) of a net a card names by `stem` (l1_any_angle,
+    l2_first_pass): the files beside the card."""
     folder = Path(model_card).parent
     return folder / f"{stem}_deploy.prototxt", folder / f"{stem}.caffemodel"
+
+
+def load_card_net(model_card, key, stem, backend, gpu, threads, precision):
+    """The net a card's `key` names by `stem`, or None for an empty stem."""
+    if not stem:
+        return None
+    files = card_net_files(model_card, stem)
+    for f in files:
+        if not f.is_file():
+            raise FileNotFoundError(f"{f}: named by {model_card} ({key}) but missing")
+    return load_net(*files, backend, gpu, threads, precision)
 
 
 class LandmarkCascade:
     def __init__(self, l1_deploy, l1_model, l2_deploy=None, l2_model=None,
                  backend="auto", gpu=None, flip_test=False, box_margin=None, l2_half_factor=None,
                  l2_scale=None, l2_passes=None, threads=None, precision="fp32", l2_derotate=None,
-                 model_card=None, l1_passes=None, l1_any_angle=None, l2_mean_of_passes=None):
+                 model_card=None, l1_passes=None, l1_any_angle=None, l2_mean_of_passes=None,
+                 l2_first_pass=None):
         # model_card: the cascade.json beside non-shipped models (default: the shipped one)
         # l1_any_angle: False leaves out the card's any-angle level 1 (compare with and without)
         model_card = MODEL_CARD if model_card is None else Path(model_card)
@@ -111,14 +129,12 @@ class LandmarkCascade:
         # threads / precision: runtime.load_net's (onnx: one thread, the fp32 or int8 ONNX files)
         self.l1 = load_net(l1_deploy, l1_model, backend, gpu, threads, precision)
         self.l2 = load_net(l2_deploy, l2_model, backend, gpu, threads, precision) if l2_deploy else None
-        stem = settings["l1_any_angle"] if l1_any_angle is not False else ""
-        self.l1_any_angle = None
-        if stem:
-            files = any_angle_files(model_card, stem)
-            for f in files:
-                if not f.is_file():
-                    raise FileNotFoundError(f"{f}: named by {model_card} (l1_any_angle) but missing")
-            self.l1_any_angle = load_net(*files, backend, gpu, threads, precision)
+        runtime = (backend, gpu, threads, precision)
+        self.l1_any_angle = load_card_net(model_card, "l1_any_angle", settings["l1_any_angle"]
+                                          if l1_any_angle is not False else "", *runtime)
+        # l2_first_pass: False leaves out the card's first-pass level 2 (the shipped one runs every pass)
+        self.l2_first_pass = load_card_net(model_card, "l2_first_pass", settings["l2_first_pass"]
+                                           if l2_first_pass is not False and l2_deploy else "", *runtime)
         self.upright_half_factor = settings["upright_half_factor"]
         self.upright_passes = int(settings["upright_passes"])
         self.l1_trained_roll = float(settings["l1_trained_roll"])
@@ -223,7 +239,8 @@ class LandmarkCascade:
             return [CascadeResult(p, None, r, None) for p, r in zip(l1, regions)]
         points, clamped, angles = l1, [False] * n, [0.0] * n
         passes = []
-        for _ in range(self.l2_passes):
+        for k_pass in range(self.l2_passes):
+            net = self.l2_first_pass if k_pass == 0 and self.l2_first_pass is not None else self.l2
             l2_regions, matrices = [], []
             for k, (img, p, r1) in enumerate(zip(images, points, regions)):
                 m, region, angles[k], c = geo.level2_crop(
@@ -234,10 +251,10 @@ class LandmarkCascade:
                 clamped[k] = clamped[k] or c
             if self.l2_derotate:
                 crops2 = np.stack([geo.warp(img, m, geo.NET_INPUT) for img, m in zip(images, matrices)])
-                points = [geo.unit_to_image(m, u2) for m, u2 in zip(matrices, self._run(self.l2, crops2))]
+                points = [geo.unit_to_image(m, u2) for m, u2 in zip(matrices, self._run(net, crops2))]
             else:  # the axis-aligned crop, exactly as before l2_derotate
                 crops2 = np.stack([geo.crop(img, r) for img, r in zip(images, l2_regions)])
-                points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, self._run(self.l2, crops2))]
+                points = [r2.from_unit(u2) for r2, u2 in zip(l2_regions, self._run(net, crops2))]
             passes.append(points)
         if self.l2_mean_of_passes:
             points = list(np.mean(passes, axis=0))

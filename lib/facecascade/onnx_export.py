@@ -40,11 +40,12 @@ SHIPPED_NETS = {
     "l1_any_angle": (DEMO_DATA / "l1_any_angle_deploy.prototxt", DEMO_DATA / "l1_any_angle.caffemodel", False),
     "l1": (DEMO_DATA / "l1_deploy.prototxt", DEMO_DATA / "l1.caffemodel", False),
     "l2": (DEMO_DATA / "l2_deploy.prototxt", DEMO_DATA / "l2.caffemodel", False),
+    "l2_robust": (DEMO_DATA / "l2_robust_deploy.prototxt", DEMO_DATA / "l2_robust.caffemodel", False),
     "det1": (MTCNN_MODEL_DIR / "det1.prototxt", MTCNN_MODEL_DIR / "det1.caffemodel", True),
     "det2": (MTCNN_MODEL_DIR / "det2.prototxt", MTCNN_MODEL_DIR / "det2.caffemodel", False),
     "det3": (MTCNN_MODEL_DIR / "det3.prototxt", MTCNN_MODEL_DIR / "det3.caffemodel", False),
 }
-LANDMARK_NETS = ("l1_any_angle", "l1", "l2")
+LANDMARK_NETS = ("l1_any_angle", "l1", "l2", "l2_robust")
 SOURCE_KEYS = ("source_prototxt_sha256", "source_caffemodel_sha256")
 
 

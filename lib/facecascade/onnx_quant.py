@@ -53,9 +53,10 @@ def _sample(items, n, seed=0):
 
 
 def landmark_calibration(faces=LANDMARK_FACES, list_file=CUHK_TRAIN, seed=0):
-    """{"l1": [batches], "l2": [batches], "l1_any_angle": l1's} of N x 3 x 48 x 48 float32
-    from cuhk train faces, l2's crops placed by the fp32 ONNX level 1 as in use (the
-    any-angle level 1 reads the same box crops as level 1)."""
+    """{"l1": [batches], "l2": [batches], "l1_any_angle": l1's, "l2_robust": l2's} of
+    N x 3 x 48 x 48 float32 from cuhk train faces, l2's crops placed by the fp32 ONNX
+    level 1 as in use (the any-angle level 1 reads the same box crops as level 1, the
+    first-pass level 2 the same crops as level 2)."""
     from .cascade import LandmarkCascade
     from .images import read_image
     from .records import read_cuhk
@@ -69,7 +70,7 @@ def landmark_calibration(faces=LANDMARK_FACES, list_file=CUHK_TRAIN, seed=0):
         results = cascade.predict_batch(images, [r.box for r in chunk])
         l1.append(to_blob(np.stack([geo.crop(im, r.l1_region) for im, r in zip(images, results)])))
         l2.append(to_blob(np.stack([geo.crop(im, r.l2_region) for im, r in zip(images, results)])))
-    return {"l1": l1, "l1_any_angle": l1, "l2": l2}
+    return {"l1": l1, "l1_any_angle": l1, "l2": l2, "l2_robust": l2}
 
 
 def detector_calibration(images=DETECTOR_IMAGES, folder=WIDER_TRAIN, seed=0):
