@@ -50,12 +50,12 @@ class CollectionNets(WorkerPlugin):
         import cv2
 
         from ..cascade import LandmarkCascade
+        from ..mtcnn import detector_from_args
+
         # One worker per core, each single-threaded: the nanny limits BLAS and OpenMP to one
         # thread, but OpenCV's own pool (the crops' resize and remap) would spread over every
         # core, so one worker alone borrowed the idle cores and two workers fought over them.
         cv2.setNumThreads(max(1, int(self.detector_flags.get("threads") or 1)))
-        from ..mtcnn import detector_from_args
-
         args = argparse.Namespace(**self.detector_flags)
         self.detector = detector_from_args(args)
         self.cascade = LandmarkCascade.from_shipped(backend=args.backend, gpu=args.gpu)

@@ -97,13 +97,12 @@ def build_levels(image, scales):
 
 def float_level(img, cache=None):
     """img as float32, from `cache` (a dict, or None for no cache) when converted before.
-    Keyed by id(img) and holding img itself, so an id cannot be reused while cached."""
+    Keyed by id(img); the entry holds img itself, so its id cannot be reused while cached."""
     if cache is None:
         return img.astype(np.float32)
-    hit = cache.get(id(img))
-    if hit is None or hit[0] is not img:
-        hit = cache[id(img)] = (img, img.astype(np.float32))
-    return hit[1]
+    if id(img) not in cache:
+        cache[id(img)] = (img, img.astype(np.float32))
+    return cache[id(img)][1]
 
 
 def crop_from_levels(levels, boxes, size, float_cache=None):
